@@ -1,0 +1,91 @@
+# bankcrm — the two commands a new user needs are `make demo` and `make test` (README).
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+MANAGE := $(PYTHON) manage.py
+PG_URL ?= postgres://postgres@127.0.0.1:5432/bankcrm
+export DJANGO_SETTINGS_MODULE ?= config.settings.dev
+
+.PHONY: setup demo run test test-sqlite test-postgres e2e lint bench bench-quick worker demo-code demo-logins clean prod-check
+
+$(BIN)/python:
+	@command -v $(PY) >/dev/null || { echo "需要 Python 3.11 / Python 3.11 is required"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## setup: virtualenv, pinned dependencies, front-end packages, keys, migrations, translations, demo bank. Safe to rerun.
+setup: $(VENV)/.installed node_modules/.installed
+	mkdir -p var
+	@test -f var/secret_key.txt || $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key.txt
+	$(MANAGE) init_keys
+	$(MANAGE) compilemessages -v0 --ignore=node_modules --ignore=.venv
+	$(MANAGE) migrate -v0
+	$(MANAGE) seed_demo
+	$(MANAGE) demo_logins
+
+## demo: everything `setup` does, then serve http://127.0.0.1:8000 (with the job worker and scheduler)
+demo: setup
+	@echo "打开 / open http://127.0.0.1:8000 — Ctrl+C 停止 / to stop"
+	$(MANAGE) db_worker --queue-name '*' --no-reload >var/worker.log 2>&1 & \
+	 $(MANAGE) scheduler >var/scheduler.log 2>&1 & \
+	 trap 'kill %1 %2 2>/dev/null' EXIT; $(MANAGE) runserver 127.0.0.1:8000
+
+run:
+	$(MANAGE) runserver 127.0.0.1:8000
+
+## worker: background job worker and periodic scheduler
+worker:
+	$(MANAGE) scheduler & trap 'kill %1' EXIT; $(MANAGE) db_worker --queue-name '*' --no-reload
+
+demo-code:
+	@$(MANAGE) demo_code $(U)
+
+demo-logins:
+	@$(MANAGE) demo_logins
+
+## test: the whole suite on SQLite and on PostgreSQL (browser tests included); fails if either fails
+test: $(VENV)/.installed node_modules/.installed
+	$(MANAGE) compilemessages -v0 --ignore=node_modules --ignore=.venv
+	$(MANAGE) makemigrations --check --dry-run -v0
+	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+test-sqlite:
+	@echo "== SQLite =="
+	env -u DATABASE_URL $(BIN)/pytest
+
+test-postgres:
+	@echo "== PostgreSQL =="
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+e2e:
+	$(BIN)/pytest -m e2e
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+prod-check:
+	DJANGO_SETTINGS_MODULE=config.settings.prod DJANGO_SECRET_KEY=$$($(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))") \
+	  DATABASE_URL=$(PG_URL) DJANGO_ALLOWED_HOSTS=crm.example.cn $(MANAGE) check --deploy --fail-level WARNING
+
+## bench: benchmarks (ratios against a reference in the same run) into var/bench/results.json
+bench:
+	$(PYTHON) benchmarks/run.py
+
+bench-quick:
+	$(PYTHON) benchmarks/run.py --quick
+
+clean:
+	rm -rf var

@@ -1,0 +1,28 @@
+"""Registry of approvable actions. Each feature registers its handlers at start-up; approvals never imports them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ApprovableAction:
+    code: str
+    label: Any
+    execute: Callable[..., dict]  # execute(payload=..., maker=..., checker=...) -> result dict; re-checks rules
+    checker_capability: str = "approvals.approve"
+    describe: Callable[[dict], str] | None = None
+    conflicts_with_checker: Callable[..., bool] | None = None  # extra segregation rule (e.g. own customer)
+
+
+ACTIONS: dict[str, ApprovableAction] = {}
+
+
+def register(action: ApprovableAction) -> None:
+    ACTIONS[action.code] = action
+
+
+def get(code: str) -> ApprovableAction:
+    return ACTIONS[code]

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "bankcrm.core"
+    label = "core"
+    verbose_name = "核心 Core"
+
+    def ready(self) -> None:
+        from . import audit_verbs, checks, jobs, nav  # noqa: F401  (verbs, checks, periodic jobs, navigation)

@@ -1,0 +1,33 @@
+from typing import Any
+
+from django.http import HttpRequest
+
+from . import access, inbox, navigation
+
+
+def navigation_context(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "nav_groups": navigation.entries_for(user),
+        "inbox_count": inbox.count_for(user),
+        "can": _CanProxy(user),
+    }
+
+
+class _CanProxy:
+    """Lets templates write {% if can.org__manage_staff %} (dots are not allowed in template lookups)."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+
+    def __getitem__(self, key: str) -> bool:
+        return access.can(self.user, key.replace("__", "."))
+
+    def __getattr__(self, key: str) -> bool:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return access.can(self.user, key.replace("__", "."))
+
+

@@ -1,0 +1,137 @@
+"""Rule parameters: every threshold, deadline, weight and validity period of DOMAIN_RULES.md, with effective dates.
+
+A parameter is declared once here (code, type, default, clause); the default is the value in force until an
+administrator records a version through `services.parameter_set`. Code reads ``value(code, at=...)`` — "the value in
+force at time T" — and never writes a figure from the rules as a literal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class ParameterDef:
+    code: str
+    kind: str  # int, money_fen, percent, days, working_days, months, hours, minutes, years, age
+    default: int
+    label: Any
+    source: str  # where the figure comes from
+    minimum: int = 0
+    maximum: int | None = None
+    currency: str = ""
+
+
+DEFINITIONS: dict[str, ParameterDef] = {}
+
+UNITS = {
+    "int": "", "money_fen": _("分"), "percent": "%", "days": _("天"), "working_days": _("个工作日"),
+    "months": _("个月"), "hours": _("小时"), "minutes": _("分钟"), "years": _("年"), "age": _("岁"),
+}
+
+
+def define(code: str, kind: str, default: int, label: Any, source: str, *, minimum: int = 0,
+           maximum: int | None = None, currency: str = "") -> None:
+    DEFINITIONS[code] = ParameterDef(code, kind, default, label, source, minimum, maximum, currency)
+
+
+W = 100  # fen per yuan / cents per dollar
+
+# §3 Anti-money laundering (PBOC Order 2016 No. 3; AML Law 2025)
+define("aml.large_cash.cny", "money_fen", 50_000 * W, _("大额现金交易报告标准（人民币）"), "PBOC 2016-3 0501", currency="CNY")
+define("aml.large_cash.usd", "money_fen", 10_000 * W, _("大额现金交易报告标准（美元）"), "PBOC 2016-3 0501", currency="USD")
+define("aml.large_corp_transfer.cny", "money_fen", 2_000_000 * W, _("非自然人大额转账（人民币）"), "PBOC 2016-3 0502", currency="CNY")
+define("aml.large_corp_transfer.usd", "money_fen", 200_000 * W, _("非自然人大额转账（美元）"), "PBOC 2016-3 0502", currency="USD")
+define("aml.large_person_domestic.cny", "money_fen", 500_000 * W, _("自然人境内大额转账（人民币）"), "PBOC 2016-3 0503", currency="CNY")
+define("aml.large_person_domestic.usd", "money_fen", 100_000 * W, _("自然人境内大额转账（美元）"), "PBOC 2016-3 0503", currency="USD")
+define("aml.large_person_crossborder.cny", "money_fen", 200_000 * W, _("自然人跨境大额转账（人民币）"), "PBOC 2016-3 0504", currency="CNY")
+define("aml.large_person_crossborder.usd", "money_fen", 10_000 * W, _("自然人跨境大额转账（美元）"), "PBOC 2016-3 0504", currency="USD")
+define("aml.large_report_deadline", "working_days", 5, _("大额交易报告时限"), "PBOC 2016-3")
+define("aml.suspicious_report_deadline", "working_days", 5, _("可疑交易报告时限（确认后）"), "PBOC 2016-3")
+define("aml.suspicious_followup", "months", 3, _("可疑交易持续报告间隔"), "PBOC 2016-3")
+define("aml.structuring_band", "percent", 90, _("拆分交易识别下限（阈值百分比）"), "DOMAIN_RULES §3", maximum=100)
+define("aml.rapid_out_window", "hours", 48, _("快进快出识别窗口"), "DOMAIN_RULES §3")
+define("aml.dormant_period", "months", 12, _("休眠账户认定期"), "DOMAIN_RULES §3")
+define("aml.new_customer_rating", "working_days", 10, _("新客户洗钱风险评级时限"), "PBOC rating guidance")
+define("aml.review.high", "months", 6, _("高风险客户复评周期"), "PBOC rating guidance", minimum=1)
+define("aml.review.medium", "months", 12, _("中风险客户复评周期"), "PBOC rating guidance", minimum=1)
+define("aml.review.low", "months", 24, _("低风险客户复评周期"), "PBOC rating guidance", minimum=1)
+define("aml.retention", "years", 10, _("身份资料和交易记录保存期限"), "AML Law 2025", minimum=10)
+define("aml.due_diligence.cny", "money_fen", 50_000 * W, _("一次性业务尽职调查标准（人民币）"), "PBOC 2026", currency="CNY")
+define("aml.due_diligence.usd", "money_fen", 10_000 * W, _("一次性业务尽职调查标准（美元）"), "PBOC 2026", currency="USD")
+# §4 Suitability and sales recording
+define("suitability.valid_days", "days", 365, _("风险承受能力评估有效期"), "DOMAIN_RULES §4", minimum=1)
+define("suitability.elderly_age", "age", 65, _("老年客户年龄标准"), "DOMAIN_RULES §4", minimum=50)
+define("suitability.cooling_off", "hours", 24, _("私募产品冷静期"), "DOMAIN_RULES §4")
+define("suitability.certified_level", "int", 4, _("需持证销售的最低产品风险等级（R级）"), "DOMAIN_RULES §4", minimum=1, maximum=5)
+define("suitability.reminder_days", "days", 30, _("评估到期提前提醒天数"), "DOMAIN_RULES §4")
+# §5 Complaints
+define("complaints.decision", "days", 15, _("投诉处理决定时限（自然日）"), "CBIRC 2020-3", minimum=1)
+define("complaints.extension_1", "days", 15, _("复杂投诉第一次延长（延至30日）"), "CBIRC 2020-3")
+define("complaints.extension_2", "days", 30, _("特别复杂投诉再延长（最长60日）"), "CBIRC 2020-3")
+define("complaints.acknowledge", "working_days", 1, _("投诉受理回执时限"), "DOMAIN_RULES §5")
+# §6 Personal information
+define("privacy.guardian_age", "age", 14, _("需监护人同意的年龄（未满）"), "PIPL art. 31")
+define("privacy.bulk_view_threshold", "int", 50, _("短时间内查看非管户客户数预警阈值"), "DOMAIN_RULES §7")
+define("privacy.bulk_view_window", "minutes", 60, _("非管户客户查看统计窗口"), "DOMAIN_RULES §7", minimum=1)
+define("customers.reverify_period", "months", 12, _("客户信息定期复核周期"), "DOMAIN_RULES §1")
+define("customers.document_expiry_warning", "days", 30, _("证件到期提前提醒天数"), "DOMAIN_RULES §1")
+# §7 Staff conduct and internal control
+define("approvals.money_threshold.cny", "money_fen", 50_000 * W, _("资金交易复核金额标准（人民币）"), "DOMAIN_RULES §7", currency="CNY")
+define("approvals.expiry", "hours", 24, _("待复核事项有效时长"), "DOMAIN_RULES §7", minimum=1)
+define("staff.dormant_account", "days", 90, _("员工账户长期未登录认定天数"), "DOMAIN_RULES §7", minimum=1)
+define("staff.contract_expiry_warning", "days", 14, _("非正式员工合同到期提前提醒天数"), "DOMAIN_RULES §1")
+# Surveys and appraisal
+define("surveys.min_interval", "days", 90, _("同一客户两次调查最短间隔"), "DOMAIN_RULES §1")
+define("appraisal.satisfaction_weight_min", "percent", 40, _("客户满意度在考核中的最低权重"), "DOMAIN_RULES §1", maximum=100)
+define("incentives.clawback_window", "months", 24, _("绩效薪酬追索期"), "DOMAIN_RULES §1")
+
+
+def definition(code: str) -> ParameterDef:
+    try:
+        return DEFINITIONS[code]
+    except KeyError:
+        raise KeyError(f"undeclared rule parameter {code!r}") from None
+
+
+def value(code: str, at: datetime | None = None) -> int:
+    """The value of ``code`` in force at ``at`` (default: now)."""
+    from .models import ParameterVersion
+
+    d = definition(code)
+    at = at or timezone.now()
+    row = (
+        ParameterVersion.objects.filter(code=code, effective_from__lte=at)
+        .order_by("-effective_from", "-id")
+        .values_list("value", flat=True)
+        .first()
+    )
+    return d.default if row is None else int(row)
+
+
+def validate_value(code: str, raw: Any) -> int:
+    d = definition(code)
+    try:
+        val = int(str(raw).strip())
+    except (TypeError, ValueError):
+        raise ValidationFailed("parameter_not_integer", _("参数值必须是整数"), fields={"value": [_("必须是整数")]}) from None
+    if val < d.minimum or (d.maximum is not None and val > d.maximum):
+        msg = _("参数值超出允许范围（%(lo)s ~ %(hi)s）") % {"lo": d.minimum, "hi": d.maximum if d.maximum is not None else "∞"}
+        raise ValidationFailed("parameter_out_of_range", msg, fields={"value": [msg]})
+    return val
+
+
+def display(code: str, val: int) -> str:
+    d = definition(code)
+    if d.kind == "money_fen":
+        from .money import format_amount
+
+        return f"{format_amount(val, d.currency or 'CNY')} {d.currency}"
+    return f"{val}{UNITS.get(d.kind, '')}"

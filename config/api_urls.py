@@ -1,0 +1,29 @@
+from django.urls import path
+
+from bankcrm.approvals.api import views as approvals
+from bankcrm.core.api import views as core
+from bankcrm.org.api import views as org
+
+urlpatterns = [
+    path("me/", org.MeView.as_view(), name="api-me"),
+    path("inbox/", core.InboxView.as_view(), name="api-inbox"),
+    path("branches/", org.BranchListCreate.as_view(), name="api-branches"),
+    path("branches/<int:pk>/", org.BranchDetail.as_view(), name="api-branch"),
+    path("staff/", org.StaffListCreate.as_view(), name="api-staff"),
+    path("staff/<int:pk>/", org.StaffDetail.as_view(), name="api-staff-detail"),
+    path("staff/<int:pk>/roles/", org.StaffRoles.as_view(), name="api-staff-roles"),
+    path("staff/<int:pk>/deactivate/", org.StaffDeactivate.as_view(), name="api-staff-deactivate"),
+    path("staff/<int:pk>/reactivate/", org.StaffReactivate.as_view(), name="api-staff-reactivate"),
+    path("approvals/", approvals.ApprovalList.as_view(), name="api-approvals"),
+    path("approvals/<int:pk>/", approvals.ApprovalDetail.as_view(), name="api-approval"),
+    path("approvals/<int:pk>/approve/", approvals.ApprovalApprove.as_view(), name="api-approval-approve"),
+    path("approvals/<int:pk>/reject/", approvals.ApprovalReject.as_view(), name="api-approval-reject"),
+    path("approvals/<int:pk>/cancel/", approvals.ApprovalCancel.as_view(), name="api-approval-cancel"),
+    path("audit/events/", core.AuditEventList.as_view(), name="api-audit"),
+    path("audit/verify/", core.AuditVerifyView.as_view(), name="api-audit-verify"),
+    path("security-events/", core.SecurityEventList.as_view(), name="api-security-events"),
+    path("parameters/", core.ParameterList.as_view(), name="api-parameters"),
+    path("parameters/<str:code>/versions/", core.ParameterVersions.as_view(), name="api-parameter-versions"),
+    path("calendar/", core.CalendarList.as_view(), name="api-calendar"),
+    path("calendar/<str:day>/", core.CalendarDayView.as_view(), name="api-calendar-day"),
+]

@@ -1,0 +1,15 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("config.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("bankcrm.org.urls")),
+    path("", include("bankcrm.approvals.urls")),
+    path("", include("bankcrm.core.urls")),
+]
+
+handler404 = "bankcrm.core.views.error_404"
+handler500 = "bankcrm.core.views.error_500"
