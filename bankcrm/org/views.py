@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
@@ -58,14 +59,16 @@ def _complete_login(request: HttpRequest, staff: Staff, *, enrolment: bool, devi
     request.session[SESSION_SID] = live.session_key
     if enrolment:
         request.session[ENROLMENT_REQUIRED] = True
-    if staff.preferred_language:
-        request.session["_language"] = staff.preferred_language
     logs.security(K.LOGIN_OK, actor=staff, username=staff.staff_no, totp=device is not None)
     Staff.objects.filter(pk=staff.pk).update(last_login=timezone.now())
     if enrolment:
         messages.warning(request, _("您的岗位需要双因素认证：请先用手机验证器扫描二维码完成绑定"))
-        return redirect("org:totp")
-    return redirect(_safe_next(request) or "core:home")
+        response = redirect("org:totp")
+    else:
+        response = redirect(_safe_next(request) or "core:home")
+    if staff.preferred_language in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, staff.preferred_language, max_age=365 * 86400, samesite="Lax")
+    return response
 
 
 @require_http_methods(["GET", "POST"])
@@ -196,10 +199,11 @@ def profile_view(request: HttpRequest) -> HttpResponse:
                 return redirect("org:profile")
             if op == "language":
                 lang = request.POST.get("language", "")
+                response = redirect("org:profile")
                 if lang in ("zh-hans", "en"):
                     Staff.objects.filter(pk=user.pk).update(preferred_language=lang)
-                    request.session["_language"] = lang
-                return redirect("org:profile")
+                    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, lang, max_age=365 * 86400, samesite="Lax")
+                return response
         except DomainError as exc:
             apply_error(pw_form if op == "password" else token_form if op == "token" else None, request, exc)
         except ValueError:
