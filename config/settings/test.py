@@ -21,3 +21,5 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 if not os.environ.get("DATABASE_URL"):
     DATABASES["default"]["NAME"] = str(_TMP / "test.sqlite3")  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(_TMP / "test.sqlite3")}  # noqa: F405
+STATIC_ROOT = _TMP / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,8 @@ def forwards(apps, schema_editor):
                 schema_editor.execute(
                     f"""CREATE OR REPLACE FUNCTION bankcrm_append_only() RETURNS trigger AS $$
                     BEGIN RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP; END;
-                    $$ LANGUAGE plpgsql"""
+                    $$ LANGUAGE plpgsql""",
+                    params=None,  # the % are PL/pgSQL placeholders, not driver parameters
                 )
                 schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
                 schema_editor.execute(

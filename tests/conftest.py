@@ -1,0 +1,140 @@
+"""Shared fixtures: a small bank built through the services, logged-in clients, and figure files (QUALITY.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's live_server fixtures use the ORM
+
+PASSWORD = "Test-Passw0rd!x"
+FIGURES_DIR = Path(settings.BASE_DIR) / "var" / "figures"
+
+
+def db_name() -> str:
+    return "postgresql" if connection.vendor == "postgresql" else "sqlite"
+
+
+def write_figures(test: str, passed: bool, **figures) -> Path:
+    """Write var/figures/<R#>-<database>.json so runs can be compared (QUALITY.md)."""
+    FIGURES_DIR.mkdir(parents=True, exist_ok=True)
+    path = FIGURES_DIR / f"{test}-{db_name()}.json"
+    existing = json.loads(path.read_text()) if path.exists() else {}
+    merged = {**existing.get("figures", {}), **figures}
+    ok = passed and existing.get("passed", True) if existing.get("_run") == os.getpid() else passed
+    path.write_text(json.dumps({"test": test, "database": db_name(), "passed": ok, "figures": merged, "_run": os.getpid()},
+                               ensure_ascii=False, indent=2))
+    return path
+
+
+@dataclass
+class Bank:
+    """A small bank: head office 001; branches A (101) and B (102); sub-branches A1 (10101) and B1 (10201)."""
+
+    head: object
+    a: object
+    b: object
+    a1: object
+    b1: object
+    admin: object
+    admin2: object
+    compliance: object       # head office
+    risk: object             # head office
+    branch_risk: object      # branch A
+    supervisor_a: object     # branch A (sees A and A1)
+    supervisor_b: object
+    cm_a1: object
+    cm_b1: object
+    om_a1: object
+    om_b1: object
+    intern: object           # customer manager, intern, A1
+    temp: object             # operations manager, temporary, A1
+    consultant: object       # risk manager, consultant, A
+
+    def all(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if hasattr(v, "staff_no")}
+
+
+@pytest.fixture
+def bank(db) -> Bank:
+    from bankcrm.approvals.models import PendingAction
+    from bankcrm.approvals.services import approval_approve
+    from bankcrm.core.access import EmploymentType as E
+    from bankcrm.core.access import Role as R
+    from bankcrm.org import services
+    from bankcrm.org.models import Staff
+
+    admin = services.bank_bootstrap(head_office_code="001", head_office_name="总行", admin_staff_no="AD001",
+                                    admin_name="王管理", admin_password=PASSWORD)
+    admin = Staff.objects.get(pk=admin.pk)
+    head = admin.branch
+    a = services.branch_create(actor=admin, code="101", name="甲分行", kind="branch", parent_id=head.pk)
+    b = services.branch_create(actor=admin, code="102", name="乙分行", kind="branch", parent_id=head.pk)
+    a1 = services.branch_create(actor=admin, code="10101", name="甲一支行", kind="sub_branch", parent_id=a.pk)
+    b1 = services.branch_create(actor=admin, code="10201", name="乙一支行", kind="sub_branch", parent_id=b.pk)
+    today = timezone.localdate()
+
+    def mk(no, name, branch, roles, etype=E.EMPLOYEE, end=None):
+        s = services.staff_create(actor=admin, staff_no=no, name=name, branch_id=branch.pk, employment_type=etype,
+                                  roles=[r.value for r in roles], password=PASSWORD,
+                                  contract_start=today - timedelta(days=30) if end else None, contract_end=end,
+                                  mobile="13800138000", email=f"{no.lower()}@example.cn")
+        return s
+
+    admin2 = mk("AD002", "李管理", head, [R.ADMIN])  # granted directly: single-administrator bootstrap rule
+    compliance = mk("CO001", "赵合规", head, [R.COMPLIANCE_MANAGER])
+    admin2 = Staff.objects.get(pk=admin2.pk)
+    for pa in PendingAction.objects.filter(status="pending"):
+        approval_approve(actor=admin2, pending_id=pa.pk)
+    soon = today + timedelta(days=60)
+    staff = dict(
+        risk=mk("RK001", "钱风控", head, [R.RISK_MANAGER]),
+        branch_risk=mk("RK101", "孙风控", a, [R.RISK_MANAGER]),
+        supervisor_a=mk("SV101", "周行长", a, [R.BRANCH_SUPERVISOR]),
+        supervisor_b=mk("SV102", "吴行长", b, [R.BRANCH_SUPERVISOR]),
+        cm_a1=mk("CM001", "郑客户", a1, [R.CUSTOMER_MANAGER]),
+        cm_b1=mk("CM002", "冯客户", b1, [R.CUSTOMER_MANAGER]),
+        om_a1=mk("OM001", "陈运营", a1, [R.OPERATIONS_MANAGER]),
+        om_b1=mk("OM002", "褚运营", b1, [R.OPERATIONS_MANAGER]),
+        intern=mk("IN001", "卫实习", a1, [R.CUSTOMER_MANAGER], E.INTERN, soon),
+        temp=mk("TW001", "蒋临时", a1, [R.OPERATIONS_MANAGER], E.TEMPORARY, soon),
+        consultant=mk("CS001", "沈顾问", a, [R.RISK_MANAGER], E.CONSULTANT, soon),
+    )
+    fresh = {k: Staff.objects.select_related("branch").get(pk=v.pk) for k, v in staff.items()}
+    return Bank(head=head, a=a, b=b, a1=a1, b1=b1, admin=Staff.objects.get(pk=admin.pk), admin2=admin2,
+                compliance=Staff.objects.get(pk=compliance.pk), **fresh)
+
+
+def login_client(staff, client: Client | None = None) -> Client:
+    """A test client logged in the way the login view does it (session guard registry included)."""
+    from bankcrm.org.middleware import SESSION_SID
+    from bankcrm.org.services import session_register
+
+    client = client or Client()
+    client.force_login(staff, backend="bankcrm.org.auth.StaffBackend")
+    live = session_register(staff=staff, ip="127.0.0.1", user_agent="pytest")
+    session = client.session
+    session[SESSION_SID] = live.session_key
+    session.save()
+    return client
+
+
+@pytest.fixture
+def as_user():
+    return login_client
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium",
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", "--disable-quic"]}
