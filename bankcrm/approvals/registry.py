@@ -13,7 +13,7 @@ class ApprovableAction:
     label: Any
     execute: Callable[..., dict]  # execute(payload=..., maker=..., checker=...) -> result dict; re-checks rules
     checker_capability: str = "approvals.approve"
-    describe: Callable[[dict], str] | None = None
+    describe: Callable[[dict], list[tuple[str, str]]] | None = None  # human-readable rows of the payload
     conflicts_with_checker: Callable[..., bool] | None = None  # extra segregation rule (e.g. own customer)
 
 

@@ -47,6 +47,7 @@ def approval_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_cancel": pa.status == PendingAction.Status.PENDING and pa.maker_id == request.user.pk,
         "payload_ok": services.payload_digest(pa.action_code, pa.payload) == pa.payload_hash,
         "expired": pa.expires_at <= timezone.now(),
+        "described": action.describe(pa.payload) if action and action.describe else [],
     })
 
 

@@ -26,6 +26,8 @@ def parse_amount(text: str | int | Decimal, currency: str = "CNY") -> int:
         raise ValidationFailed("invalid_amount", _("金额格式不正确")) from None
     if not value.is_finite():
         raise ValidationFailed("invalid_amount", _("金额格式不正确"))
+    if value <= 0:
+        raise ValidationFailed("amount_not_positive", _("金额必须大于零"))
     scaled = value * (10**exp)
     if scaled != scaled.to_integral_value():
         raise ValidationFailed("invalid_amount_precision", _("金额最多保留 %(n)s 位小数") % {"n": exp})
@@ -39,7 +41,12 @@ def format_amount(minor: int, currency: str = "CNY") -> str:
 
 
 def to_chinese_capital(fen: int) -> str:
-    """Amount in Chinese capital numerals as written on bank vouchers: 5_000_000 → '伍万元整'."""
+    """Amount in Chinese capital numerals as written on bank vouchers: 5_000_000 → '伍万元整'.
+
+    Follows 《正确填写票据和结算凭证的基本规定》 (PBOC, 支付结算办法 annex): "整" only after "元" (it may be left out
+    after "角" and is never written after "分"), so 1,409.50 → 壹仟肆佰零玖元伍角; "零" after "元" when the 角 digit is
+    0 and the 分 digit is not (16,409.02 → 壹万陆仟肆佰零玖元零贰分).
+    """
     if fen < 0:
         return "负" + to_chinese_capital(-fen)
     yuan, rest = divmod(fen, 100)
@@ -55,8 +62,6 @@ def to_chinese_capital(fen: int) -> str:
         out += "零"
     if fen_part:
         out += _DIGITS[fen_part] + "分"
-    else:
-        out += "整"
     return out
 
 
