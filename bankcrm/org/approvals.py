@@ -3,7 +3,6 @@
 from django.utils.translation import gettext_lazy as _
 
 from bankcrm.approvals.registry import ApprovableAction, register
-
 from bankcrm.core.access import ROLE_LABELS, Role
 
 from .models import Staff
