@@ -98,10 +98,13 @@ def compute_hash(event: AuditEvent) -> str:
 
 
 def _lock_head() -> AuditHead:
-    head, _ = AuditHead.objects.get_or_create(id=1)
-    if connection.features.has_select_for_update:
-        head = AuditHead.objects.select_for_update().get(id=1)
-    return head
+    """Lock the one head row (created by migration 0003). SQLite's IMMEDIATE transactions already serialise writers."""
+    qs = AuditHead.objects.select_for_update() if connection.features.has_select_for_update else AuditHead.objects
+    try:
+        return qs.get(id=1)
+    except AuditHead.DoesNotExist:  # a flushed test database: recreate, then lock
+        AuditHead.objects.get_or_create(id=1)
+        return qs.get(id=1)
 
 
 def actor_label(actor: Any) -> str:
