@@ -166,3 +166,40 @@ def _append_only_logs_and_flush(request):
     if connection.vendor == "sqlite":
         with connection.schema_editor() as editor:
             guard.backwards(None, editor)
+
+
+# ---- Fixtures added for the R-tests (tests/test_r*.py) -------------------------------------------------------------
+COUNTING_ACTION = "tests.counting"
+
+
+@pytest.fixture
+def counting_action():
+    """An approvable action registered for the test: each execution writes one ScheduledRun row named after the
+    payload's ``n`` (so executions are counted in the database, across connections); ``fail`` in the payload makes
+    the action's re-check fail *after* it wrote its row (which must then be rolled back)."""
+    import uuid
+
+    from bankcrm.approvals import registry
+    from bankcrm.core.errors import RuleViolation
+    from bankcrm.core.models import ScheduledRun
+
+    def execute(*, payload, maker, checker):
+        ScheduledRun.objects.create(name=f"exec:{payload['n']}", slot=uuid.uuid4().hex[:32])
+        if payload.get("fail"):
+            raise RuleViolation("test_rule_failed", "测试规则不再满足")
+        return {"n": payload["n"]}
+
+    def executions(n=None) -> int:
+        qs = ScheduledRun.objects.filter(name__startswith="exec:")
+        return qs.filter(name=f"exec:{n}").count() if n is not None else qs.count()
+
+    registry.register(registry.ApprovableAction(code=COUNTING_ACTION, label="测试事项", execute=execute))
+    yield executions
+    registry.ACTIONS.pop(COUNTING_ACTION, None)
+
+
+@pytest.fixture
+def audit_heads_dir(settings, tmp_path):
+    """A private folder for exported audit heads, so one test's export never makes another's chain look truncated."""
+    settings.BANKCRM_AUDIT_HEAD_DIR = tmp_path / "audit-heads"
+    return settings.BANKCRM_AUDIT_HEAD_DIR
