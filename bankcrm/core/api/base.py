@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import permissions, serializers
 
@@ -13,7 +14,7 @@ from bankcrm.core import access
 class HasCapability(permissions.BasePermission):
     """Reads ``view.capability`` (or ``view.capabilities[method]``); every API view must declare one."""
 
-    message = "您没有执行此操作的权限"
+    message = _("您没有执行此操作的权限")
 
     def has_permission(self, request: Any, view: Any) -> bool:
         if not request.user or not request.user.is_authenticated:

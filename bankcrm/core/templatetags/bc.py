@@ -65,3 +65,8 @@ def url_with(query: str, **kwargs: Any) -> str:
     for k, v in kwargs.items():
         q[k] = v
     return "?" + q.urlencode()
+
+
+@register.filter
+def is_past(value: Any) -> bool:
+    return bool(value) and value <= timezone.now()
