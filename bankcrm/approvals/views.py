@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bankcrm.core import access
-from bankcrm.core.errors import DomainError
+from bankcrm.core.errors import DomainError, PermissionDenied
 from bankcrm.core.transactions import entrypoint
 from bankcrm.core.web import capability_required, paginate
 
@@ -70,6 +70,8 @@ def approval_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespons
             messages.success(request, _("已撤回"))
         else:
             messages.error(request, _("未知操作"))
+    except PermissionDenied:
+        raise  # capability_required answers 403 and writes the denial to the security log
     except DomainError as exc:
         messages.error(request, str(exc.message))
     return redirect("approvals:detail", pk=pk)

@@ -14,5 +14,6 @@ register(NavEntry(ORG, pgettext_lazy("navigation", "机构"), "org:branches", "o
 register(NavEntry(ORG, pgettext_lazy("navigation", "员工"), "org:staff", "org.view_staff", "people", 21))
 register(NavEntry(CONTROL, _("审计日志"), "core:audit", "core.view_audit", "shield-check", 40))
 register(NavEntry(CONTROL, _("安全日志"), "core:security_log", "core.view_security_log", "shield-lock", 41))
+register(NavEntry(CONTROL, _("个人信息访问日志"), "core:access_log", "core.view_access_log", "eye", 42))
 register(NavEntry(SETTINGS, _("规则参数"), "core:parameters", "core.view_parameters", "sliders", 60))
 register(NavEntry(SETTINGS, _("工作日历"), "core:calendar", "core.view_calendar", "calendar3", 61))

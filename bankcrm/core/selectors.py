@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from . import params
-from .models import AuditEvent, CalendarDay, ParameterVersion, SecurityEvent
+from .models import AccessEvent, AuditEvent, CalendarDay, ParameterVersion, SecurityEvent
 
 
 def _day_start(d) -> datetime:
@@ -40,6 +40,15 @@ def security_events(*, kind: str = "", username: str = "") -> QuerySet[SecurityE
         qs = qs.filter(kind=kind)
     if username:
         qs = qs.filter(username__iexact=username.strip())
+    return qs
+
+
+def access_events(*, actor_no: str = "", unmasked_only: bool = False) -> QuerySet[AccessEvent]:
+    qs = AccessEvent.objects.select_related("actor", "actor__branch")
+    if actor_no:
+        qs = qs.filter(actor__staff_no__iexact=actor_no)
+    if unmasked_only:
+        qs = qs.filter(unmasked=True)
     return qs
 
 

@@ -98,6 +98,18 @@ def security_log(request: HttpRequest) -> HttpResponse:
                                                       "kind": kind, "username": username})
 
 
+@capability_required("core.view_access_log")
+def access_log(request: HttpRequest) -> HttpResponse:
+    """Who was shown whose personal data, through which page or API, masked or not, and why."""
+    actor_no = request.GET.get("actor", "").strip()
+    unmasked = request.GET.get("unmasked", "")
+    qs = selectors.access_events(actor_no=actor_no, unmasked_only=unmasked == "1")
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "core/access_log.html", {"page": paginate(request, qs, 40), "actor": actor_no,
+                                                    "unmasked": unmasked, "query": query.urlencode()})
+
+
 @capability_required("core.view_parameters")
 def parameter_list(request: HttpRequest) -> HttpResponse:
     rows = selectors.parameters_overview()

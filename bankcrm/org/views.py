@@ -275,6 +275,8 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.staff_visible(request.user, q=g.get("q", ""), branch_id=g.get("branch") or None, role=g.get("role", ""),
                                  employment_type=g.get("employment_type", ""), active=g.get("active", "1"))
     page = paginate(request, qs, 25)
+    logs.access(actor=request.user, view="org.staff_list", subject_type="org.Staff", subject_ids=[s.pk for s in page],
+                fields=["mobile"])
     query = g.copy()
     query.pop("page", None)
     from .forms import EMPLOYMENT_CHOICES, ROLE_CHOICES
@@ -289,6 +291,8 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 @capability_required("org.view_staff")
 def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
     staff = selectors.staff_get(request.user, pk)
+    logs.access(actor=request.user, view="org.staff_detail", subject_type="org.Staff", subject_ids=[staff.pk],
+                fields=["mobile", "email"])
     from bankcrm.core import audit as audit_mod
 
     events = list(AuditEvent.objects.filter(target_type="org.Staff", target_id=str(staff.pk)).order_by("-seq")[:20])

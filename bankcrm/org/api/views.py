@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bankcrm.core import access
+from bankcrm.core import access, logs
 from bankcrm.core.api.base import ERRORS, HasCapability
 from bankcrm.core.transactions import entrypoint
 from bankcrm.org import selectors, services
@@ -87,6 +87,13 @@ class StaffListCreate(generics.ListAPIView):
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        rows = response.data.get("results", []) if isinstance(response.data, dict) else response.data
+        logs.access(actor=request.user, view="api.staff_list", subject_type="org.Staff",
+                    subject_ids=[r["id"] for r in rows], fields=["mobile", "email"], channel="api")
+        return response
+
     def get_queryset(self):
         g = self.request.query_params
         return selectors.staff_visible(self.request.user, q=g.get("q", ""), branch_id=g.get("branch") or None,
@@ -109,7 +116,10 @@ class StaffDetail(APIView):
 
     @extend_schema(responses={200: StaffSerializer, **ERRORS}, operation_id="staff_retrieve")
     def get(self, request: Request, pk: int) -> Response:
-        return Response(StaffSerializer(selectors.staff_get(request.user, pk)).data)
+        staff = selectors.staff_get(request.user, pk)
+        logs.access(actor=request.user, view="api.staff_detail", subject_type="org.Staff", subject_ids=[staff.pk],
+                    fields=["mobile", "email"], channel="api")
+        return Response(StaffSerializer(staff).data)
 
     @extend_schema(request=StaffUpdateSerializer, responses={200: StaffSerializer, **ERRORS}, operation_id="staff_update")
     def patch(self, request: Request, pk: int) -> Response:
