@@ -12,7 +12,7 @@ def _items(actor):
     for pa in selectors.pending_for_checker(actor).order_by("expires_at")[:50]:
         yield InboxItem(kind="approval", kind_label=_("待我复核"), title=pa.summary,
                         url=reverse("approvals:detail", args=[pa.pk]), due_at=pa.expires_at,
-                        subtitle=f"{pa.maker.name} · {pa.maker.branch.name}")
+                        subtitle=f"{pa.maker.name} · {pa.maker.branch.label}")
 
 
 def _count(actor) -> int:

@@ -72,8 +72,12 @@ class Branch(models.Model):
     def depth(self) -> int:
         return self.path.count("/") - 1
 
-    def display_name(self, lang: str = "zh-hans") -> str:
-        return self.name_en if lang.startswith("en") and self.name_en else self.name
+    @property
+    def label(self) -> str:
+        """The branch's name in the interface language (English name when the person reads English)."""
+        from django.utils.translation import get_language
+
+        return self.name_en if (get_language() or "").startswith("en") and self.name_en else self.name
 
 
 class StaffQuerySet(models.QuerySet):
