@@ -8,3 +8,4 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from . import audit_verbs, checks, jobs, nav  # noqa: F401  (verbs, checks, periodic jobs, navigation)
+        from .api import schema  # noqa: F401  (OpenAPI descriptions of the authentication classes)

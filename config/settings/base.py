@@ -186,6 +186,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "BranchKindEnum": "bankcrm.org.models.Branch.Kind",
+        "CalendarDayKindEnum": "bankcrm.core.models.CalendarDay.Kind",
+        "SecurityEventKindEnum": "bankcrm.core.models.SecurityEvent.Kind",
+        "EmploymentTypeEnum": [("employee", "employee"), ("consultant", "consultant"), ("intern", "intern"), ("temporary", "temporary")],
+    },
 }
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
