@@ -195,6 +195,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+if os.environ.get("BANKCRM_TASKS_BACKEND") == "rq":
+    # Scale-out: the same @task code on Redis/RQ. Workers: manage.py rqworker default --job-class django_tasks_rq.Job
+    INSTALLED_APPS.append("django_rq")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
 
 LOGGING = {
     "version": 1,
