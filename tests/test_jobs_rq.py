@@ -39,6 +39,7 @@ result = run_periodic.enqueue('test.rq')
 print(result.id)
 """
     subprocess.run([sys.executable, "-c", script], cwd=root, env=env, check=True, capture_output=True, text=True)
+    assert not marker.exists(), "enqueue ran the task in-process: the RQ backend is not in use"
     # The worker process imports the same registry; the job itself is registered there through the same code path.
     worker_script = f"""
 import django
