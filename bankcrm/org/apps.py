@@ -7,4 +7,4 @@ class OrgConfig(AppConfig):
     verbose_name = "机构与员工 Organisation"
 
     def ready(self) -> None:
-        from . import approvals, audit_verbs, demo, jobs  # noqa: F401
+        from . import approvals, audit_verbs, demo, inbox, jobs  # noqa: F401

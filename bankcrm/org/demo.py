@@ -100,6 +100,8 @@ def seed_org(ctx: demo.SeedContext) -> None:
     for staff_no, roles, bcode, etype, title in plan:
         start = today - timedelta(days=rng.randrange(60, 3000)) if etype == E.EMPLOYEE else today - timedelta(days=rng.randrange(30, 150))
         end = None if etype == E.EMPLOYEE else today + timedelta(days=rng.randrange(20, 200))
+        if staff_no == "TW002":  # one contract ends soon, so the administrators' inbox shows the reminder
+            end = today + timedelta(days=10)
         created[staff_no] = services.staff_create(
             actor=admin, staff_no=staff_no, name=_name(rng, used), branch_id=by_code[bcode].pk, employment_type=etype,
             roles=[r.value for r in roles], password=DEMO_PASSWORD, contract_start=start, contract_end=end, title=title,
