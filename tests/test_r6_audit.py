@@ -486,8 +486,13 @@ READ_ONLY_ROUTES = {
 }
 
 
+FOUNDATION_VIEWS = ("bankcrm.core.", "bankcrm.org.", "bankcrm.approvals.", "django.", "drf_spectacular.")
+
+
 def test_every_route_is_classified_and_every_unsafe_route_has_a_case():
-    names = {r.name for r in all_routes()}
+    """Every route of the foundation (core, org, approvals and the framework's own) is either read-only, documented
+    as unaudited, or has a case above. Feature apps keep their own R6 cases."""
+    names = {r.name for r in all_routes() if r.callback.__module__.startswith(FOUNDATION_VIEWS)}
     covered = {c.route for c in ROUTE_CASES}
     assert names - covered - set(UNAUDITED_UNSAFE_ROUTES) - READ_ONLY_ROUTES == set()
     assert covered - names == set()
