@@ -2,6 +2,7 @@ from django.urls import path
 
 from bankcrm.approvals.api import views as approvals
 from bankcrm.core.api import views as core
+from bankcrm.customers.api import views as customers
 from bankcrm.org.api import views as org
 
 urlpatterns = [
@@ -26,4 +27,11 @@ urlpatterns = [
     path("parameters/<str:code>/versions/", core.ParameterVersions.as_view(), name="api-parameter-versions"),
     path("calendar/", core.CalendarList.as_view(), name="api-calendar"),
     path("calendar/<str:day>/", core.CalendarDayView.as_view(), name="api-calendar-day"),
+    path("customers/", customers.CustomerListCreate.as_view(), name="api-customers"),
+    path("customers/<int:pk>/", customers.CustomerDetail.as_view(), name="api-customer"),
+    path("customers/<int:pk>/reveal/", customers.CustomerReveal.as_view(), name="api-customer-reveal"),
+    path("customers/<int:pk>/consents/", customers.CustomerConsents.as_view(), name="api-customer-consents"),
+    path("customers/<int:pk>/consents/<int:consent_id>/withdraw/", customers.CustomerConsentWithdraw.as_view(),
+         name="api-customer-consent-withdraw"),
+    path("customers/<int:pk>/managers/", customers.CustomerManagers.as_view(), name="api-customer-managers"),
 ]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("bankcrm.org.urls")),
     path("", include("bankcrm.approvals.urls")),
+    path("", include("bankcrm.customers.urls")),
     path("", include("bankcrm.core.urls")),
 ]
 

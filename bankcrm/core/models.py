@@ -146,3 +146,11 @@ class ScheduledRun(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["name", "slot"], name="scheduled_run_once")]
+
+
+class Sequence(models.Model):
+    """Named counters for human-facing numbers (customer and account numbers). Reserving a block is one atomic
+    UPDATE … RETURNING, so concurrent registrations and bulk imports never share a number."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField(default=0)

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "bankcrm.core",
     "bankcrm.org",
     "bankcrm.approvals",
+    "bankcrm.customers",
 ]
 
 MIDDLEWARE = [
@@ -189,6 +190,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "BranchKindEnum": "bankcrm.org.models.Branch.Kind",
         "CalendarDayKindEnum": "bankcrm.core.models.CalendarDay.Kind",
+        "CustomerKindEnum": "bankcrm.customers.models.Customer.Kind",
         "SecurityEventKindEnum": "bankcrm.core.models.SecurityEvent.Kind",
         "EmploymentTypeEnum": [("employee", "employee"), ("consultant", "consultant"), ("intern", "intern"), ("temporary", "temporary")],
     },

@@ -70,3 +70,12 @@ def url_with(query: str, **kwargs: Any) -> str:
 @register.filter
 def is_past(value: Any) -> bool:
     return bool(value) and value <= timezone.now()
+
+
+@register.filter
+def name_for(value: str | None, user: Any) -> str:
+    """A customer's name as this member of staff may see it: in full, or surname + * for interns and temporary
+    workers (DOMAIN_RULES.md §6)."""
+    if getattr(user, "sees_masked_names", True):
+        return masking.mask_name(value)
+    return value or ""

@@ -1,0 +1,14 @@
+from django.utils.translation import gettext_lazy as _
+
+from bankcrm.core.audit import register_verbs
+
+register_verbs({
+    "customers.registered": _("登记客户"),
+    "customers.updated": _("修改客户信息"),
+    "customers.verified": _("核实客户信息"),
+    "customers.manager_assigned": _("分配客户经理"),
+    "customers.manager_removed": _("移除协办客户经理"),
+    "customers.consent_granted": _("登记客户授权"),
+    "customers.consent_withdrawn": _("撤回客户授权"),
+    "customers.field_revealed": _("查看客户完整信息"),
+})

@@ -1,0 +1,186 @@
+"""Customers (persons and companies), their managers over time, consents, and the search index.
+
+Personal data classes (core.pii): identity numbers, phone numbers, e-mail and addresses are encrypted with blind
+indexes for exact search; names stay plain (lists sort and search on them) but are scoped and every read is logged.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from bankcrm.core import access, pii
+from bankcrm.core.fields import BlindIndexField, EncryptedTextField
+
+P, S = pii.PiiClass, pii.Sensitivity
+pii.declare("customers.Customer.id_number", P.ENCRYPTED, S.C2, "id_number", "证件号码")
+pii.declare("customers.Customer.mobile", P.ENCRYPTED, S.C2, "mobile", "手机号码")
+pii.declare("customers.Customer.email", P.ENCRYPTED, S.C2, "email", "电子邮箱")
+pii.declare("customers.Customer.address", P.ENCRYPTED, S.C2, "address", "联系地址")
+pii.declare("customers.Customer.name", P.SCOPED, S.C1, "name", "客户姓名")
+pii.declare("customers.Customer.birth_date", P.SCOPED, S.C2, "generic", "出生日期")
+
+
+class CustomerQuerySet(models.QuerySet):
+    def visible_to(self, actor) -> CustomerQuerySet:
+        """Who may see which customers (ARCHITECTURE.md §3):
+
+        - customer managers: the customers they manage now (primary or team member);
+        - operations managers, branch supervisors, risk and compliance managers: customers of their branch subtree
+          (every branch for head-office risk and compliance), plus any they manage themselves.
+        """
+        from bankcrm.core.access import Role
+
+        if not getattr(actor, "is_authenticated", False) or not access.can(actor, "customers.view"):
+            return self.none()
+        managed = models.Exists(ManagerAssignment.objects.filter(customer=models.OuterRef("pk"), staff=actor,
+                                                                 ended_at__isnull=True))
+        if actor.roles & {Role.OPERATIONS_MANAGER, Role.BRANCH_SUPERVISOR, Role.RISK_MANAGER, Role.COMPLIANCE_MANAGER}:
+            root = access.scope_root(actor)
+            return self if root is None else self.filter(Q(branch__path__startswith=root) | managed)
+        return self.filter(managed)
+
+
+class Customer(models.Model):
+    """A customer of the bank: a natural person or a company."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("个人")
+        COMPANY = "company", _("企业")
+
+    class IdType(models.TextChoices):
+        RESIDENT_ID = "resident_id", _("居民身份证")
+        HMT_RESIDENCE = "hmt_residence", _("港澳台居民居住证")
+        FOREIGN_PERMANENT = "foreign_permanent", _("外国人永久居留身份证")
+        PASSPORT = "passport", _("护照")
+        HK_MACAU_PASS = "hk_macau_pass", _("港澳居民来往内地通行证")
+        TAIWAN_PASS = "taiwan_pass", _("台湾居民来往大陆通行证")
+        USCC = "uscc", _("统一社会信用代码")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("正常")
+        CLOSED = "closed", _("已销户")
+        RESTRICTED = "restricted", _("限制处理（仅保存）")
+
+    class Gender(models.TextChoices):
+        MALE = "M", _("男")
+        FEMALE = "F", _("女")
+
+    customer_no = models.CharField(_("客户号"), max_length=16, unique=True)
+    kind = models.CharField(_("客户类型"), max_length=8, choices=Kind.choices, default=Kind.PERSON)
+    name = models.CharField(_("姓名/名称"), max_length=100, db_index=True)
+    name_pinyin = models.CharField(max_length=200, db_index=True, blank=True)
+    name_initials = models.CharField(max_length=40, db_index=True, blank=True)
+    id_type = models.CharField(_("证件类型"), max_length=20, choices=IdType.choices)
+    id_number = EncryptedTextField(_("证件号码"))
+    id_number_bidx = BlindIndexField(source="id_number", purpose="customer.id_number", unique=True, db_index=False)
+    id_expires_on = models.DateField(_("证件有效期至"), null=True, blank=True)
+    gender = models.CharField(_("性别"), max_length=1, choices=Gender.choices, blank=True)
+    birth_date = models.DateField(_("出生日期"), null=True, blank=True)
+    nationality = models.CharField(_("国籍"), max_length=3, default="CHN")
+    mobile = EncryptedTextField(_("手机号码"), blank=True, default="")
+    mobile_bidx = BlindIndexField(source="mobile", purpose="customer.mobile")
+    mobile_last4 = models.CharField(max_length=4, blank=True, db_index=True)
+    email = EncryptedTextField(_("电子邮箱"), blank=True, default="")
+    address = EncryptedTextField(_("联系地址"), blank=True, default="")
+    occupation = models.CharField(_("职业"), max_length=40, blank=True)
+    industry = models.CharField(_("行业"), max_length=40, blank=True)
+    employer = models.CharField(_("工作单位"), max_length=100, blank=True)
+    income_band = models.CharField(_("年收入"), max_length=16, blank=True, choices=[
+        ("<10w", _("10万元以下")), ("10-30w", _("10万至30万元")), ("30-100w", _("30万至100万元")), ("100w+", _("100万元以上"))])
+    preferred_channel = models.CharField(_("偏好联系渠道"), max_length=16, blank=True, choices=[
+        ("phone", _("电话")), ("wechat", _("微信")), ("sms", _("短信")), ("email", _("电子邮件")), ("branch", _("网点面谈"))])
+    preferred_contact_time = models.CharField(_("偏好联系时间"), max_length=40, blank=True)
+    language = models.CharField(_("沟通语言"), max_length=16, blank=True, default="zh")
+    legal_representative = models.CharField(_("法定代表人"), max_length=40, blank=True)
+    branch = models.ForeignKey("org.Branch", verbose_name=_("归属机构"), on_delete=models.PROTECT, related_name="customers")
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    verified_at = models.DateTimeField(_("最近核实时间"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["customer_no"]
+        verbose_name = _("客户")
+        verbose_name_plural = _("客户")
+
+    def __str__(self) -> str:
+        return f"{self.customer_no} {self.name}"
+
+    def audit_repr(self) -> str:
+        from bankcrm.core.masking import mask_name
+
+        return f"{self.customer_no} {mask_name(self.name)}"
+
+
+class ManagerAssignment(models.Model):
+    """A member of staff serving a customer over a period: the primary customer manager or a team member."""
+
+    class Role(models.TextChoices):
+        PRIMARY = "primary", _("主管客户经理")
+        TEAM = "team", _("协办")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="team")
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer_assignments")
+    role = models.CharField(max_length=8, choices=Role.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["staff", "ended_at"]), models.Index(fields=["customer", "ended_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["customer"], condition=Q(role="primary", ended_at__isnull=True),
+                                    name="one_current_primary_manager"),
+        ]
+
+
+class Consent(models.Model):
+    """A customer's consent under PIPL: purpose, scope, channel, granted and withdrawn times, evidence."""
+
+    class Purpose(models.TextChoices):
+        SENSITIVE = "sensitive", _("处理敏感个人信息（金融账户等）")
+        MARKETING = "marketing", _("营销联系")
+        SURVEY = "survey", _("满意度调查联系")
+        SHARING = "sharing", _("向合作机构提供")
+
+    class Channel(models.TextChoices):
+        BRANCH = "branch", _("网点书面")
+        ONLINE = "online", _("线上勾选")
+        PHONE = "phone", _("电话录音")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("目的"), max_length=16, choices=Purpose.choices)
+    scope = models.CharField(_("范围"), max_length=200, blank=True)
+    channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
+    evidence = models.CharField(_("凭证"), max_length=200, blank=True, help_text=_("如书面授权书编号、录音编号"))
+    guardian_name = models.CharField(_("监护人"), max_length=40, blank=True)
+    granted_at = models.DateTimeField()
+    granted_recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-granted_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "purpose"], condition=Q(withdrawn_at__isnull=True),
+                                    name="one_active_consent_per_purpose"),
+        ]
+
+
+class NameBigram(models.Model):
+    """Two-character pieces of customer names: the index that serves 2-character Chinese name search, which
+    trigram indexes cannot (QUALITY.md P4). A 3+ character query intersects its bigrams."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    bigram = models.CharField(max_length=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["bigram", "customer"])]
+        constraints = [models.UniqueConstraint(fields=["customer", "bigram"], name="one_bigram_per_customer")]

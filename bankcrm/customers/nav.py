@@ -1,0 +1,7 @@
+from django.utils.translation import gettext_lazy as _
+
+from bankcrm.core.navigation import NavEntry, register
+
+CUSTOMERS = _("客户")
+register(NavEntry(CUSTOMERS, _("客户查询"), "customers:list", "customers.view", "search", 10))
+register(NavEntry(CUSTOMERS, _("登记客户"), "customers:register", "customers.register", "person-plus", 11))

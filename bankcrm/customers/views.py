@@ -1,0 +1,170 @@
+"""Customer pages: search, registration, the customer 360 page and its transitions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from bankcrm.core import access, audit, logs, panels
+from bankcrm.core.errors import DomainError
+from bankcrm.core.models import AuditEvent
+from bankcrm.core.transactions import entrypoint
+from bankcrm.core.web import apply_error, capability_required, paginate
+
+from . import selectors, services
+from .forms import AssignForm, ConsentForm, CustomerEditForm, CustomerForm, RevealForm
+from .models import Customer, ManagerAssignment
+
+MASKED_FIELDS = ["name", "id_number", "mobile"]
+
+
+@capability_required("customers.view")
+def customer_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")
+    qs = selectors.with_current_team(selectors.search(request.user, q).select_related("branch"))
+    page = paginate(request, qs, 20)
+    logs.access(actor=request.user, view="customers.list", subject_type="customers.Customer",
+                subject_ids=[c.pk for c in page], fields=MASKED_FIELDS)
+    for c in page:
+        c.primary = selectors.primary_manager(c)
+    return render(request, "customers/list.html", {"page": page, "q": q, "query": f"q={q}",
+                                                   "can_register": access.can(request.user, "customers.register")})
+
+
+@capability_required("customers.register")
+@require_http_methods(["GET", "POST"])
+def customer_register(request: HttpRequest) -> HttpResponse:
+    form = CustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        cd = form.cleaned_data
+        try:
+            customer = entrypoint(services.customer_register)(
+                actor=request.user, kind=cd["kind"], name=cd["name"], id_type=cd["id_type"], id_number=cd["id_number"],
+                mobile=cd["mobile"], email=cd["email"], address=cd["address"],
+                **{k: cd[k] for k in CustomerForm.PROFILE})
+        except DomainError as exc:
+            apply_error(form, request, exc)
+        else:
+            messages.success(request, _("客户 %(no)s 已登记") % {"no": customer.customer_no})
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/register.html", {"form": form})
+
+
+@capability_required("customers.view")
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer 360 page: profile, contacts, consents, managers and history, and the panels that other
+    features register (accounts, risk, complaints…) as they land."""
+    c = selectors.customer_get(request.user, pk)
+    logs.access(actor=request.user, view="customers.detail", subject_type="customers.Customer", subject_ids=[c.pk],
+                fields=MASKED_FIELDS + ["email", "address", "birth_date"])
+    events = list(AuditEvent.objects.filter(target_type="customers.Customer", target_id=str(c.pk)).order_by("-seq")[:15])
+    for ev in events:
+        ev.verb_label = audit.verb_label(ev.verb)
+    team = list(c.team.select_related("staff", "staff__branch", "assigned_by").order_by("ended_at", "-started_at"))
+    can_assign = access.can(request.user, "customers.assign_manager")
+    assign_form = None
+    if can_assign:
+        from bankcrm.org.models import Staff
+
+        managers = (Staff.objects.visible_to(request.user).filter(is_active=True, role_assignments__role="customer_manager")
+                    .select_related("branch").distinct())
+        assign_form = AssignForm(managers=managers)
+    return render(request, "customers/detail.html", {
+        "c": c, "age": services.customer_age(c), "team": team,
+        "primary": next((a.staff for a in team if a.role == ManagerAssignment.Role.PRIMARY and a.ended_at is None), None),
+        "consents": c.consents.select_related("granted_recorded_by"), "events": events,
+        "can_edit": access.can(request.user, "customers.edit") and c.status == Customer.Status.ACTIVE,
+        "can_reveal": access.can(request.user, "customers.unmask"),
+        "can_consent": access.can(request.user, "customers.manage_consent"),
+        "can_assign": can_assign, "assign_form": assign_form, "consent_form": ConsentForm(),
+        "panels": panels.render_for(request, c), "pending_panels": panels.pending(),
+        "can_see_audit": access.can(request.user, "core.view_audit"),
+    })
+
+
+@capability_required("customers.edit")
+@require_http_methods(["GET", "POST"])
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    c = selectors.customer_get(request.user, pk)
+    fields = [f for f in CustomerEditForm.base_fields if f != "reason"]
+    initial = {f: getattr(c, f) for f in fields}
+    initial["mobile"] = c.mobile[3:] if c.mobile.startswith("+86") else c.mobile
+    form = CustomerEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        cd = form.cleaned_data
+        changes = {f: cd[f] for f in fields if cd[f] != initial[f]}
+        try:
+            entrypoint(services.customer_update)(actor=request.user, customer_id=c.pk, reason=cd["reason"], **changes)
+        except DomainError as exc:
+            apply_error(form, request, exc)
+        else:
+            messages.success(request, _("客户信息已更新") if changes else _("没有需要保存的修改"))
+            return redirect("customers:detail", pk=c.pk)
+    # The edit form shows contact details in full: that is an unmasked read, logged with its purpose.
+    logs.access(actor=request.user, view="customers.edit", subject_type="customers.Customer", subject_ids=[c.pk],
+                fields=["mobile", "email", "address"], unmasked=True, reason="edit")
+    return render(request, "customers/edit.html", {"form": form, "c": c})
+
+
+@require_POST
+@capability_required("customers.view")
+def customer_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    form = RevealForm(request.POST)
+    ctx: dict = {"field": request.POST.get("field", "")}
+    if not form.is_valid():
+        ctx["error"] = _("请填写查看事由")
+    else:
+        try:
+            ctx["value"] = entrypoint(services.customer_reveal)(actor=request.user, customer_id=pk,
+                                                                field=form.cleaned_data["field"], reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            if exc.status == 403:
+                logs.security("denied", actor=request.user, username=request.user.staff_no, capability="customers.unmask")
+            ctx["error"] = str(exc.message)
+    if request.htmx:
+        return render(request, "customers/_revealed.html", ctx)
+    if "error" in ctx:
+        messages.error(request, ctx["error"])
+    else:
+        messages.info(request, _("完整信息：%(v)s（本次查看已记录）") % {"v": ctx["value"]})
+    return redirect("customers:detail", pk=pk)
+
+
+@require_POST
+@capability_required("customers.view")
+def customer_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """One endpoint per transition: verify, consent, withdraw_consent, assign, remove_manager."""
+    p = request.POST
+    try:
+        if action == "verify":
+            entrypoint(services.customer_verify)(actor=request.user, customer_id=pk, note=p.get("note", ""))
+            messages.success(request, _("已记录本次信息核实"))
+        elif action == "consent":
+            form = ConsentForm(p)
+            if not form.is_valid():
+                messages.error(request, _("请完整填写授权信息"))
+            else:
+                entrypoint(services.consent_grant)(actor=request.user, customer_id=pk, **form.cleaned_data)
+                messages.success(request, _("授权已登记"))
+        elif action == "withdraw_consent":
+            entrypoint(services.consent_withdraw)(actor=request.user, customer_id=pk, consent_id=int(p.get("consent_id", 0)),
+                                                  reason=p.get("reason", ""))
+            messages.success(request, _("授权已撤回"))
+        elif action == "assign":
+            entrypoint(services.manager_assign)(actor=request.user, customer_id=pk, staff_id=int(p.get("staff") or 0),
+                                                role=p.get("role", "primary"), reason=p.get("reason", ""))
+            messages.success(request, _("客户经理已调整"))
+        elif action == "remove_manager":
+            entrypoint(services.manager_remove)(actor=request.user, customer_id=pk, assignment_id=int(p.get("assignment_id", 0)),
+                                                reason=p.get("reason", ""))
+            messages.success(request, _("已移除"))
+        else:
+            messages.error(request, _("未知操作"))
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    except ValueError:
+        messages.error(request, _("请求参数不正确"))
+    return redirect("customers:detail", pk=pk)
