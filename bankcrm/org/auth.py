@@ -95,11 +95,12 @@ def login_check_password(*, username: str, password: str, ip: str, request: Any 
     with transaction.atomic():
         rows = _throttle_rows(username, ip)
         locked = _locked(rows, now)
+        # No raise inside this block: it would roll back the security-log entry with it.
+        staff = None if locked else authenticate(request, username=username, password=password)
         if locked:
             logs.security(K.LOGIN_FAILED, username=username, reason="locked")
-            raise Throttled("login_locked", _lock_message(locked))
-        staff = authenticate(request, username=username, password=password)
-        if staff is None:
+            outcome_error: Exception | None = Throttled("login_locked", _lock_message(locked))
+        elif staff is None:
             known = Staff.objects.filter(staff_no__iexact=username).first()
             reason = "bad_credentials"
             message = _("工号或密码不正确")
@@ -108,7 +109,7 @@ def login_check_password(*, username: str, password: str, ip: str, request: Any 
                 message = (_("账户已停用，请联系管理员") if not known.is_active
                            else _("您的合同已到期，账户已停止使用，请联系管理员"))
             logs.security(K.LOGIN_FAILED, username=username, reason=reason)
-            outcome_error: Exception = AuthenticationFailed(f"login_{reason}", message)
+            outcome_error = AuthenticationFailed(f"login_{reason}", message)
             if reason == "bad_credentials" and _count_failure(rows, now, username):
                 outcome_error = Throttled("login_locked", _lock_message(_locked(rows, now) or rows[0]))
         else:

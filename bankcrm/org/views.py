@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -183,6 +183,8 @@ def profile_view(request: HttpRequest) -> HttpResponse:
                 entrypoint(services.password_change_own)(actor=user, old_password=pw_form.cleaned_data["old_password"],
                                                          new_password=pw_form.cleaned_data["new_password"],
                                                          keep_session_key=request.session.get(SESSION_SID, ""))
+                # Keep this session signed in: Django ties sessions to the password hash.
+                update_session_auth_hash(request, Staff.objects.get(pk=user.pk))
                 messages.success(request, _("密码已修改，其他设备上的登录已结束"))
                 return redirect("org:profile")
             if op == "token" and token_form.is_valid():
