@@ -11,4 +11,9 @@ register_verbs({
     "customers.consent_granted": _("登记客户授权"),
     "customers.consent_withdrawn": _("撤回客户授权"),
     "customers.field_revealed": _("查看客户完整信息"),
+    "customers.handover_opened": _("发起客户移交"),
+    "customers.handover_successor_set": _("指定接手客户经理"),
+    "customers.handover_submitted": _("提交客户移交复核"),
+    "customers.handover_cancelled": _("取消客户移交"),
+    "customers.handover_executed": _("完成客户移交"),
 })

@@ -184,3 +184,39 @@ class NameBigram(models.Model):
     class Meta:
         indexes = [models.Index(fields=["bigram", "customer"])]
         constraints = [models.UniqueConstraint(fields=["customer", "bigram"], name="one_bigram_per_customer")]
+
+
+class Handover(models.Model):
+    """A departing customer manager's portfolio moving to named successors under a supervisor, approved by a
+    second person, executed in one transaction so that no customer is left without a manager."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草拟中")
+        SUBMITTED = "submitted", _("待复核")
+        EXECUTED = "executed", _("已完成")
+        CANCELLED = "cancelled", _("已取消")
+
+    departing = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("移交人"), on_delete=models.PROTECT,
+                                  related_name="handovers_out")
+    reason = models.CharField(_("原因"), max_length=200)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    pending_action = models.ForeignKey("approvals.PendingAction", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="+")
+    executed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["departing"], condition=Q(status__in=["draft", "submitted"]),
+                                               name="one_open_handover_per_person")]
+
+
+class HandoverItem(models.Model):
+    handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="items")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=8, choices=ManagerAssignment.Role.choices)
+    successor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["handover", "customer"], name="one_item_per_customer")]

@@ -311,6 +311,9 @@ def _deactivate(staff: Staff, reason: str) -> None:
     staff.auth_version += 1
     staff.save(update_fields=["is_active", "deactivated_at", "deactivation_reason", "auth_version", "updated_at"])
     sessions_end_for(staff, reason="deactivated")
+    from . import hooks
+
+    hooks.access_ended(staff, reason)  # e.g. customers opens a handover of the person's portfolio
 
 
 def staff_reactivate(*, actor: Any, staff_id: int, reason: str) -> Staff:
