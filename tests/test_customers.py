@@ -192,3 +192,28 @@ def test_api_register_search_reveal(bank, zhang):
     assert r.status_code == 200 and r.json()["value"] == "+8613812345678"
     r = login_client(bank.cm_b1).get(f"/api/v1/customers/{zhang.pk}/")
     assert r.status_code == 404 and r.json()["error"]["code"] == "customer_not_found"
+
+
+def test_relationships_and_graph_hide_what_the_actor_may_not_see(bank, zhang):
+    wife = services.customer_register(actor=bank.cm_a1, kind="person", name="李秀英", id_type="resident_id",
+                                      id_number=ric(born="19500505", seq="042"))
+    services.relationship_add(actor=bank.cm_a1, customer_id=zhang.pk, other_customer_id=wife.pk, kind="spouse")
+    with pytest.raises(RuleViolation):
+        services.relationship_add(actor=bank.cm_a1, customer_id=wife.pk, other_customer_id=zhang.pk, kind="spouse")
+    kid = services.customer_register(actor=bank.cm_a1, kind="person", name="张小宝", id_type="resident_id",
+                                     id_number=ric(born="20180101", seq="013"))
+    services.relationship_add(actor=bank.cm_a1, customer_id=kid.pk, other_customer_id=zhang.pk, kind="parent")
+    graph = selectors.relationship_graph(bank.cm_a1, zhang)
+    words = {r["name"]: r["word"] for r in graph["rows"]}
+    assert words == {"李秀英": "配偶", "张小宝": "子女"}
+    other = services.customer_register(actor=bank.cm_b1, kind="person", name="赵外行", id_type="resident_id",
+                                       id_number=ric(region="310115", seq="077"))
+    with pytest.raises(NotFound):
+        services.relationship_add(actor=bank.cm_a1, customer_id=zhang.pk, other_customer_id=other.pk, kind="household")
+    from bankcrm.customers.models import Relationship
+
+    Relationship.objects.create(from_customer=zhang, to_customer=other, kind="household", created_by=bank.admin)
+    graph = selectors.relationship_graph(bank.cm_a1, zhang)
+    assert "赵外行" not in str(graph) and any(n["name"] == "（无权查看）" for n in graph["nodes"])
+    body = login_client(bank.cm_a1).get(reverse("customers:detail", args=[zhang.pk])).content.decode()
+    assert "relationship-graph" in body and "赵外行" not in body

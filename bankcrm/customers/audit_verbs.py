@@ -11,6 +11,8 @@ register_verbs({
     "customers.consent_granted": _("登记客户授权"),
     "customers.consent_withdrawn": _("撤回客户授权"),
     "customers.field_revealed": _("查看客户完整信息"),
+    "customers.relationship_added": _("登记客户关系"),
+    "customers.relationship_ended": _("解除客户关系"),
     "customers.handover_opened": _("发起客户移交"),
     "customers.handover_successor_set": _("指定接手客户经理"),
     "customers.handover_submitted": _("提交客户移交复核"),

@@ -81,7 +81,37 @@ def seed_customers(ctx: demo.SeedContext) -> None:
                                            channel=rng.choice(["branch", "online", "phone"]),
                                            guardian_name=(rng.choice(SURNAMES[:60]) + rng.choice(GIVEN)) if age < 14 else "")
             count += 1
+    _seed_relationships(ctx)
     ctx.out(f"  客户 {count} 名（个人与企业，含未成年人、老年客户、证件即将或已经到期的客户）")
 
 
 demo.register("customers", 20, seed_customers)
+
+
+def _seed_relationships(ctx: demo.SeedContext) -> None:
+    """Families among each manager's customers (spouses, a parent and a child), and each company's legal
+    representative, so the 360 page's relationship graph has something true to show."""
+    from bankcrm.customers import services
+    from bankcrm.customers.models import Customer, ManagerAssignment
+
+    rng = ctx.rng
+    by_manager: dict[int, list[Customer]] = {}
+    for a in ManagerAssignment.objects.filter(role="primary", ended_at__isnull=True).select_related("customer", "staff"):
+        by_manager.setdefault(a.staff_id, []).append(a.customer)
+    for staff_id, customers in by_manager.items():
+        from bankcrm.org.models import Staff
+
+        actor = Staff.objects.get(pk=staff_id)
+        people = sorted((c for c in customers if c.kind == "person"), key=lambda c: c.birth_date or timezone.localdate())
+        companies = [c for c in customers if c.kind == "company"]
+        adults = [c for c in people if c.birth_date and (timezone.localdate() - c.birth_date).days > 25 * 365]
+        children = [c for c in people if c.birth_date and (timezone.localdate() - c.birth_date).days < 18 * 365]
+        if len(adults) >= 2:
+            a, b = rng.sample(adults, 2)
+            services.relationship_add(actor=actor, customer_id=a.pk, other_customer_id=b.pk, kind="spouse")
+            if children:
+                services.relationship_add(actor=actor, customer_id=children[0].pk, other_customer_id=a.pk, kind="parent",
+                                          note="监护人")
+        if companies and adults:
+            services.relationship_add(actor=actor, customer_id=companies[0].pk, other_customer_id=rng.choice(adults).pk,
+                                      kind="legal_rep")

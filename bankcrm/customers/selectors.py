@@ -82,3 +82,35 @@ def primary_manager(customer: Customer):
     if team is None:
         team = list(customer.team.filter(ended_at__isnull=True).select_related("staff"))
     return next((a.staff for a in team if a.role == ManagerAssignment.Role.PRIMARY), None)
+
+
+def relationship_graph(actor: Any, customer: Customer) -> dict:
+    """Nodes and links around one customer for the 360 page's graph. Related customers the actor may not see are
+    shown only as a masked placeholder (the link exists; their data is not revealed)."""
+    from bankcrm.core import masking
+
+    from .models import Relationship
+
+    rels = list(Relationship.objects.filter(Q(from_customer=customer) | Q(to_customer=customer), ended_at__isnull=True)
+                .select_related("from_customer", "to_customer"))
+    visible = set(customers_visible(actor).filter(pk__in={r.from_customer_id for r in rels} | {r.to_customer_id for r in rels})
+                  .values_list("pk", flat=True))
+    masked = getattr(actor, "sees_masked_names", True)
+
+    def label(c: Customer) -> str:
+        if c.pk not in visible:
+            return _("（无权查看）")
+        return masking.mask_name(c.name) if masked else c.name
+
+    nodes = {customer.pk: {"id": str(customer.pk), "name": label(customer), "center": True, "kind": customer.kind}}
+    links, rows = [], []
+    for r in rels:
+        other = r.to_customer if r.from_customer_id == customer.pk else r.from_customer
+        word = r.get_kind_display() if r.from_customer_id == customer.pk else \
+            Relationship.INVERSE_LABELS.get(r.kind, r.get_kind_display())
+        nodes.setdefault(other.pk, {"id": str(other.pk), "name": label(other), "center": False, "kind": other.kind,
+                                    "visible": other.pk in visible})
+        links.append({"source": str(customer.pk), "target": str(other.pk), "label": str(word)})
+        rows.append({"rel": r, "other": other if other.pk in visible else None, "word": str(word),
+                     "other_visible": other.pk in visible, "name": label(other)})
+    return {"nodes": list(nodes.values()), "links": links, "rows": rows}

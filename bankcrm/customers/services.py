@@ -271,3 +271,48 @@ def customer_reveal(*, actor: Any, customer_id: int, field: str, reason: str) ->
 
 def customer_age(customer: Customer, day: date | None = None) -> int | None:
     return rules.age_on(customer.birth_date, day or timezone.localdate())
+
+
+def relationship_add(*, actor: Any, customer_id: int, other_customer_id: int, kind: str, note: str = ""):
+    """Link two customers the actor may both see (family, related parties, guarantors)."""
+    from .models import Relationship
+
+    access.require(actor, "customers.edit")
+    if kind not in Relationship.Kind.values:
+        raise ValidationFailed("relationship_kind_invalid", _("无效的关系类型"), fields={"kind": [_("无效的关系类型")]})
+    with transaction.atomic():
+        a = selectors.customer_get(actor, customer_id, for_update=True)
+        b = selectors.customer_get(actor, other_customer_id)
+        if a.pk == b.pk:
+            raise RuleViolation("relationship_self", _("不能与客户本人建立关系"))
+        person_kinds = {"spouse", "parent", "child", "household"}
+        if kind in person_kinds and (a.kind != Customer.Kind.PERSON or b.kind != Customer.Kind.PERSON):
+            raise RuleViolation("relationship_person_only", _("家庭关系只能在个人客户之间建立"))
+        if Relationship.objects.filter(_pair_q(a, b), kind=kind, ended_at__isnull=True).exists():
+            raise RuleViolation("relationship_exists", _("该关系已存在"))
+        rel = Relationship.objects.create(from_customer=a, to_customer=b, kind=kind, note=note.strip()[:200], created_by=actor)
+        audit.record(actor=actor, verb="customers.relationship_added", target=a,
+                     after={"other": b.pk, "kind": kind, "relationship": rel.pk})
+    return rel
+
+
+def relationship_end(*, actor: Any, customer_id: int, relationship_id: int) -> None:
+    from .models import Relationship
+
+    access.require(actor, "customers.edit")
+    with transaction.atomic():
+        a = selectors.customer_get(actor, customer_id, for_update=True)
+        rel = Relationship.objects.filter(_pair_q(a, None), pk=relationship_id, ended_at__isnull=True).first()
+        if rel is None:
+            raise NotFound("relationship_not_found", _("关系不存在或已解除"))
+        rel.ended_at = timezone.now()
+        rel.save(update_fields=["ended_at"])
+        audit.record(actor=actor, verb="customers.relationship_ended", target=a, before={"relationship": rel.pk, "kind": rel.kind})
+
+
+def _pair_q(a: Customer, b: Customer | None):
+    from django.db.models import Q
+
+    if b is None:
+        return Q(from_customer=a) | Q(to_customer=a)
+    return (Q(from_customer=a) & Q(to_customer=b)) | (Q(from_customer=b) & Q(to_customer=a))

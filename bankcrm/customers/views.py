@@ -16,7 +16,7 @@ from bankcrm.core.web import apply_error, capability_required, paginate
 
 from . import selectors, services
 from .forms import AssignForm, ConsentForm, CustomerEditForm, CustomerForm, RevealForm
-from .models import Customer, ManagerAssignment
+from .models import Customer, ManagerAssignment, Relationship
 
 MASKED_FIELDS = ["name", "id_number", "mobile"]
 
@@ -81,6 +81,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_consent": access.can(request.user, "customers.manage_consent"),
         "can_assign": can_assign, "assign_form": assign_form, "consent_form": ConsentForm(),
         "panels": panels.render_for(request, c), "pending_panels": panels.pending(),
+        "graph": selectors.relationship_graph(request.user, c), "relationship_kinds": Relationship.Kind.choices,
         "can_see_audit": access.can(request.user, "core.view_audit"),
     })
 
@@ -157,6 +158,18 @@ def customer_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             entrypoint(services.manager_assign)(actor=request.user, customer_id=pk, staff_id=int(p.get("staff") or 0),
                                                 role=p.get("role", "primary"), reason=p.get("reason", ""))
             messages.success(request, _("客户经理已调整"))
+        elif action == "relationship":
+            other = selectors.search(request.user, p.get("other", "")).filter(customer_no=p.get("other", "").strip()).first()
+            if other is None:
+                messages.error(request, _("未找到该客户号，或该客户不在您的管户范围内"))
+            else:
+                entrypoint(services.relationship_add)(actor=request.user, customer_id=pk, other_customer_id=other.pk,
+                                                      kind=p.get("kind", ""), note=p.get("note", ""))
+                messages.success(request, _("关系已登记"))
+        elif action == "end_relationship":
+            entrypoint(services.relationship_end)(actor=request.user, customer_id=pk,
+                                                  relationship_id=int(p.get("relationship_id", 0)))
+            messages.success(request, _("关系已解除"))
         elif action == "remove_manager":
             entrypoint(services.manager_remove)(actor=request.user, customer_id=pk, assignment_id=int(p.get("assignment_id", 0)),
                                                 reason=p.get("reason", ""))
