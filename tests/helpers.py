@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# Columns that change on reads (touch timestamps), not on state changes.
-VOLATILE = {"last_seen_at", "last_used_at"}
+# Columns that change on reads and sign-ins (touch timestamps), not on state changes.
+VOLATILE = {"last_seen_at", "last_used_at", "last_login"}
 
 
 def state_models() -> list:
