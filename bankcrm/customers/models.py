@@ -220,3 +220,36 @@ class HandoverItem(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["handover", "customer"], name="one_item_per_customer")]
+
+class Relationship(models.Model):
+    """A link between two customers: family and household, corporate related parties, guarantors."""
+
+    class Kind(models.TextChoices):
+        SPOUSE = "spouse", _("配偶")
+        PARENT = "parent", _("父母")
+        CHILD = "child", _("子女")
+        HOUSEHOLD = "household", _("同户家庭成员")
+        LEGAL_REP = "legal_rep", _("法定代表人")
+        BENEFICIAL_OWNER = "beneficial_owner", _("受益所有人")
+        AUTHORISED = "authorised", _("授权办理人")
+        RELATED_PARTY = "related_party", _("关联企业")
+        GUARANTOR = "guarantor", _("担保人")
+
+    # How the link reads from the other customer's page ("B is A's parent" → on B's page, A is B's child).
+    INVERSE_LABELS = {"parent": _("子女"), "child": _("父母"), "legal_rep": _("担任法定代表人的企业"),
+                      "beneficial_owner": _("受益的企业"), "authorised": _("授权其办理的客户"), "guarantor": _("被担保人")}
+
+    from_customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relations_out")
+    to_customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="relations_in")
+    kind = models.CharField(_("关系"), max_length=20, choices=Kind.choices)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["from_customer", "to_customer", "kind"], condition=Q(ended_at__isnull=True),
+                                    name="one_current_relationship"),
+            models.CheckConstraint(condition=~Q(from_customer=models.F("to_customer")), name="relationship_not_self"),
+        ]

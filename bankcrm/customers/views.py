@@ -63,6 +63,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     events = list(AuditEvent.objects.filter(target_type="customers.Customer", target_id=str(c.pk)).order_by("-seq")[:15])
     for ev in events:
         ev.verb_label = audit.verb_label(ev.verb)
+    graph = selectors.relationship_graph(request.user, c)
     team = list(c.team.select_related("staff", "staff__branch", "assigned_by").order_by("ended_at", "-started_at"))
     can_assign = access.can(request.user, "customers.assign_manager")
     assign_form = None
@@ -81,7 +82,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_consent": access.can(request.user, "customers.manage_consent"),
         "can_assign": can_assign, "assign_form": assign_form, "consent_form": ConsentForm(),
         "panels": panels.render_for(request, c), "pending_panels": panels.pending(),
-        "graph": selectors.relationship_graph(request.user, c), "relationship_kinds": Relationship.Kind.choices,
+        "graph": graph, "graph_data": {"nodes": graph["nodes"], "links": graph["links"]},
+        "relationship_kinds": Relationship.Kind.choices,
         "can_see_audit": access.can(request.user, "core.view_audit"),
     })
 
