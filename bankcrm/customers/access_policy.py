@@ -16,3 +16,4 @@ capability("customers.manage_consent", {R.CUSTOMER_MANAGER, R.OPERATIONS_MANAGER
 capability("customers.export", {R.BRANCH_SUPERVISOR, R.COMPLIANCE_MANAGER}, {EXPORT}, _("导出客户信息"))
 capability("customers.unmask", CUSTOMER_READERS, {UNMASK}, _("查看客户完整信息（需填写事由）"))
 capability("customers.merge", {R.ADMIN}, {ADMIN}, _("合并重复客户"))
+capability("customers.import", {R.BRANCH_SUPERVISOR, R.OPERATIONS_MANAGER}, {WRITE}, _("批量导入客户"))

@@ -7,4 +7,4 @@ class CustomersConfig(AppConfig):
     verbose_name = "客户 Customers"
 
     def ready(self) -> None:
-        from . import access_policy, audit_verbs, demo, handover, inbox, nav  # noqa: F401
+        from . import access_policy, audit_verbs, demo, demo_bulk, handover, import_verbs, inbox, nav  # noqa: F401

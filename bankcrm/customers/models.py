@@ -221,6 +221,7 @@ class HandoverItem(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["handover", "customer"], name="one_item_per_customer")]
 
+
 class Relationship(models.Model):
     """A link between two customers: family and household, corporate related parties, guarantors."""
 
@@ -253,3 +254,117 @@ class Relationship(models.Model):
                                     name="one_current_relationship"),
             models.CheckConstraint(condition=~Q(from_customer=models.F("to_customer")), name="relationship_not_self"),
         ]
+
+
+# ---- Bulk import of customers (ADR 0008) ---------------------------------------------------------------------------
+class CustomerImportQuerySet(models.QuerySet):
+    def visible_to(self, actor) -> CustomerImportQuerySet:
+        """Imports an actor may see: their own, and those of branches in their scope if they may import."""
+        if not getattr(actor, "is_authenticated", False) or not access.can(actor, "customers.import"):
+            return self.none()
+        root = access.scope_root(actor)
+        return self if root is None else self.filter(Q(uploaded_by=actor) | Q(branch__path__startswith=root))
+
+
+class CustomerImport(models.Model):
+    """A file of customers registered in bulk: uploaded, columns mapped, every row validated, then imported in the
+    background (good rows only, or all or nothing). The file is deleted once the import has finished; counts, the
+    error report (row, field, reason: no personal data) and the audit events remain."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("待确认列对应")
+        VALIDATING = "validating", _("校验中")
+        VALIDATED = "validated", _("已校验")
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("导入中")
+        DONE = "done", _("已完成")
+        REJECTED = "rejected", _("未导入（存在错误行）")
+        FAILED = "failed", _("失败")
+
+    class Mode(models.TextChoices):
+        GOOD_ROWS = "good_rows", _("导入正确的行，跳过错误行")
+        ALL_OR_NOTHING = "all_or_nothing", _("全部正确才导入，有任何错误则不导入")
+
+    file = models.FileField(_("文件"), upload_to="imports/%Y/%m/", blank=True, max_length=300)
+    original_name = models.CharField(_("文件名"), max_length=200)
+    size = models.BigIntegerField(_("文件大小"), default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    file_format = models.CharField(_("格式"), max_length=8)
+    encoding = models.CharField(_("编码"), max_length=16, blank=True)
+    delimiter = models.CharField(max_length=1, default=",")
+    headers = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(_("列对应"), default=dict, blank=True)
+    mode = models.CharField(_("导入方式"), max_length=16, choices=Mode.choices, default=Mode.GOOD_ROWS)
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.UPLOADED, db_index=True)
+    branch = models.ForeignKey("org.Branch", verbose_name=_("归属机构"), on_delete=models.PROTECT, related_name="+")
+    default_manager = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("默认主管客户经理"), null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer_imports")
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已处理"), default=0)
+    last_row = models.PositiveIntegerField(default=0, help_text="the last file row whose batch committed (resume point)")
+    valid_rows = models.PositiveIntegerField(_("正确行数"), default=0)
+    error_rows = models.PositiveIntegerField(_("错误行数"), default=0)
+    duplicate_rows = models.PositiveIntegerField(_("重复行数"), default=0)
+    imported_rows = models.PositiveIntegerField(_("已导入"), default=0)
+    error_report = models.FileField(_("错误报告"), upload_to="imports/reports/%Y/%m/", blank=True, max_length=300)
+    error_sample = models.JSONField(default=list, blank=True)
+    failure_code = models.CharField(max_length=40, blank=True)
+    failure_message = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    validated_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CustomerImportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("客户导入")
+        verbose_name_plural = _("客户导入")
+
+    def __str__(self) -> str:
+        return f"{self.pk} {self.original_name}"
+
+    def audit_repr(self) -> str:
+        return f"#{self.pk} {self.original_name}"
+
+    @property
+    def progress(self) -> int:
+        """Percent of rows processed in the current phase."""
+        if self.status in (self.Status.DONE, self.Status.VALIDATED, self.Status.REJECTED):
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(100, int(self.processed_rows * 100 / self.total_rows))
+
+    @property
+    def busy(self) -> bool:
+        return self.status in (self.Status.VALIDATING, self.Status.QUEUED, self.Status.RUNNING)
+
+
+class CustomerExport(models.Model):
+    """An export of customers to Excel. Masked exports are produced at once; an unmasked export needs a reason and
+    a second person's approval, and only the requester may download it, before it expires."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待复核")
+        READY = "ready", _("可下载")
+        DOWNLOADED = "downloaded", _("已下载")
+        EXPIRED = "expired", _("已过期")
+        REJECTED = "rejected", _("未获批准")
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    query = models.CharField(max_length=100, blank=True)
+    masked = models.BooleanField(default=True)
+    reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    row_count = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
