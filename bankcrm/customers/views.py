@@ -31,7 +31,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     for c in page:
         c.primary = selectors.primary_manager(c)
     return render(request, "customers/list.html", {"page": page, "q": q, "query": f"q={q}",
-                                                   "can_register": access.can(request.user, "customers.register")})
+                                                   "can_register": access.can(request.user, "customers.register"),
+                                                   "can_export": access.can(request.user, "customers.export"),
+                                                   "can_unmask": access.can(request.user, "customers.unmask")})
 
 
 @capability_required("customers.register")
