@@ -3,6 +3,7 @@ TOTP codes."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,20 @@ def all_routes() -> list[Route]:
 
     walk(get_resolver().url_patterns, "", None, {})
     return out
+
+
+def sample_url(route: Route, bank) -> str:
+    """A concrete URL for the pattern (object ids of the small bank where the name says what they are)."""
+    values = {"pk": bank.cm_a1.pk, "seq": 1, "code": "approvals.expiry", "action": "roles", "decision": "approve",
+              "day": "2026-10-08", "consent_id": 1}
+    if route.name.startswith(("org:branch", "api-branch")):
+        values["pk"] = bank.a1.pk
+
+    def fill(m: re.Match) -> str:
+        conv, name = m.group(1) or "str", m.group(2)
+        return str(values.get(name, 1 if conv == "int" else "x"))
+
+    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route.pattern)
 
 
 def totp_now(device, *, offset: int = 0) -> str:

@@ -13,7 +13,6 @@ Pass bar: foreign object access = 0, protected fields changed = 0, routes withou
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +25,7 @@ from bankcrm.core import access
 from bankcrm.org import services
 from bankcrm.org.models import Branch, RoleAssignment, Staff
 from tests.conftest import PASSWORD, login_client, write_figures
-from tests.helpers import Route, all_routes, audit_seq, db_state, security_count, state_diff, verbs_since
+from tests.helpers import Route, all_routes, audit_seq, db_state, sample_url, security_count, state_diff, verbs_since
 
 pytestmark = pytest.mark.django_db
 
@@ -110,20 +109,6 @@ def test_policy_detector_catches_an_undeclared_view():
 
 
 # ---- Route × actor sweep -----------------------------------------------------------------------------------------
-def sample_url(route: Route, bank) -> str:
-    """A concrete URL for the pattern (object ids of the small bank where the name says what they are)."""
-    values = {"pk": bank.cm_a1.pk, "seq": 1, "code": "approvals.expiry", "action": "roles", "decision": "approve",
-              "day": "2026-10-08", "consent_id": 1}
-    if route.name.startswith(("org:branch", "api-branch")):
-        values["pk"] = bank.a1.pk
-
-    def fill(m: re.Match) -> str:
-        conv, name = m.group(1) or "str", m.group(2)
-        return str(values.get(name, 1 if conv == "int" else "x"))
-
-    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", fill, route.pattern)
-
-
 def request(client: Client, method: str, url: str, api: bool):
     if api:
         return getattr(client, method)(url, data="{}" if method != "get" else None, content_type="application/json")
