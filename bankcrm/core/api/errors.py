@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
@@ -14,16 +15,18 @@ from rest_framework.views import exception_handler as drf_handler
 from bankcrm.core import context, logs
 from bankcrm.core.errors import DomainError
 
+# Lazy: these are read per request, in the request's language (a plain gettext here would freeze the language
+# active at import time).
 DRF_CODES = {
-    exceptions.NotAuthenticated: ("not_authenticated", _("请先登录或提供 API 令牌")),
+    exceptions.NotAuthenticated: ("not_authenticated", gettext_lazy("请先登录或提供 API 令牌")),
     exceptions.AuthenticationFailed: ("authentication_failed", None),
     exceptions.PermissionDenied: ("permission_denied", None),
-    exceptions.NotFound: ("not_found", _("资源不存在或无权查看")),
-    exceptions.MethodNotAllowed: ("method_not_allowed", _("不支持该请求方法")),
-    exceptions.UnsupportedMediaType: ("unsupported_media_type", _("不支持的内容类型，请使用 application/json")),
-    exceptions.ParseError: ("malformed_request", _("请求体格式错误（不是合法的 JSON）")),
-    exceptions.Throttled: ("throttled", _("请求过于频繁，请稍后再试")),
-    exceptions.NotAcceptable: ("not_acceptable", _("无法提供请求的格式")),
+    exceptions.NotFound: ("not_found", gettext_lazy("资源不存在或无权查看")),
+    exceptions.MethodNotAllowed: ("method_not_allowed", gettext_lazy("不支持该请求方法")),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", gettext_lazy("不支持的内容类型，请使用 application/json")),
+    exceptions.ParseError: ("malformed_request", gettext_lazy("请求体格式错误（不是合法的 JSON）")),
+    exceptions.Throttled: ("throttled", gettext_lazy("请求过于频繁，请稍后再试")),
+    exceptions.NotAcceptable: ("not_acceptable", gettext_lazy("无法提供请求的格式")),
 }
 
 
