@@ -81,6 +81,8 @@ define("complaints.acknowledge", "working_days", 1, _("投诉受理回执时限"
 define("privacy.guardian_age", "age", 14, _("需监护人同意的年龄（未满）"), "PIPL art. 31")
 define("privacy.bulk_view_threshold", "int", 50, _("短时间内查看非管户客户数预警阈值"), "DOMAIN_RULES §7")
 define("privacy.bulk_view_window", "minutes", 60, _("非管户客户查看统计窗口"), "DOMAIN_RULES §7", minimum=1)
+define("privacy.subject_request_deadline", "working_days", 15, _("个人信息主体请求答复时限"), "PIPL art. 50; GB/T 35273 [U]",
+       minimum=1)
 define("customers.reverify_period", "months", 12, _("客户信息定期复核周期"), "DOMAIN_RULES §1")
 define("customers.document_expiry_warning", "days", 30, _("证件到期提前提醒天数"), "DOMAIN_RULES §1")
 # §7 Staff conduct and internal control

@@ -35,6 +35,9 @@ class CustomerQuerySet(models.QuerySet):
 
         if not getattr(actor, "is_authenticated", False) or not access.can(actor, "customers.view"):
             return self.none()
+        if Role.COMPLIANCE_MANAGER not in actor.roles:
+            # Restricted after an erasure request: stored for AML, not processed; only compliance sees it.
+            self = self.exclude(status="restricted")
         managed = models.Exists(ManagerAssignment.objects.filter(customer=models.OuterRef("pk"), staff=actor,
                                                                  ended_at__isnull=True))
         if actor.roles & {Role.OPERATIONS_MANAGER, Role.BRANCH_SUPERVISOR, Role.RISK_MANAGER, Role.COMPLIANCE_MANAGER}:
@@ -368,3 +371,33 @@ class CustomerExport(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class DataSubjectRequest(models.Model):
+    """A customer exercising PIPL rights (arts. 44–50): a copy of their data, a correction, or deletion. Deletion
+    gives way to AML retention: what the law requires is kept but restricted (stored, not processed)."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", _("查阅复制")
+        CORRECTION = "correction", _("更正补充")
+        DELETION = "deletion", _("删除")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("处理中")
+        COMPLETED = "completed", _("已完成")
+        REJECTED = "rejected", _("已拒绝")
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subject_requests")
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices)
+    channel = models.CharField(_("渠道"), max_length=8, choices=Consent.Channel.choices)
+    details = models.CharField(_("请求内容"), max_length=500, blank=True)
+    received_at = models.DateTimeField()
+    due_on = models.DateField(_("答复期限"), db_index=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True)
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(_("处理结果"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]

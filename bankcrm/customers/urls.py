@@ -16,6 +16,7 @@ urlpatterns = [
     path("customers/<int:pk>/", views.customer_detail, name="detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="edit"),
     path("customers/<int:pk>/reveal/", views.customer_reveal, name="reveal"),
+    path("customers/<int:pk>/subject-requests/<int:request_id>/copy/", views.dsr_download, name="dsr_download"),
     path("customers/<int:pk>/<str:action>/", views.customer_action, name="action"),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -14,9 +15,9 @@ from bankcrm.core.models import AuditEvent
 from bankcrm.core.transactions import entrypoint
 from bankcrm.core.web import apply_error, capability_required, paginate
 
-from . import selectors, services
+from . import dsr, selectors, services
 from .forms import AssignForm, ConsentForm, CustomerEditForm, CustomerForm, RevealForm
-from .models import Customer, ManagerAssignment, Relationship
+from .models import Consent, Customer, DataSubjectRequest, ManagerAssignment, Relationship
 
 MASKED_FIELDS = ["name", "id_number", "mobile"]
 
@@ -86,6 +87,8 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "panels": panels.render_for(request, c), "pending_panels": panels.pending(),
         "graph": graph, "graph_data": {"nodes": graph["nodes"], "links": graph["links"]},
         "relationship_kinds": Relationship.Kind.choices,
+        "subject_requests": c.subject_requests.select_related("opened_by", "completed_by"),
+        "dsr_kinds": DataSubjectRequest.Kind.choices, "channels": Consent.Channel.choices, "today": timezone.localdate(),
         "can_see_audit": access.can(request.user, "core.view_audit"),
     })
 
@@ -174,6 +177,17 @@ def customer_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             entrypoint(services.relationship_end)(actor=request.user, customer_id=pk,
                                                   relationship_id=int(p.get("relationship_id", 0)))
             messages.success(request, _("关系已解除"))
+        elif action == "dsr_open":
+            entrypoint(dsr.dsr_open)(actor=request.user, customer_id=pk, kind=p.get("kind", ""), channel=p.get("channel", ""),
+                                     details=p.get("details", ""))
+            messages.success(request, _("已受理，答复期限已计算（工作日）"))
+        elif action == "dsr_complete":
+            entrypoint(dsr.dsr_complete)(actor=request.user, request_id=int(p.get("request_id", 0)), outcome=p.get("outcome", ""))
+            messages.success(request, _("请求已完成"))
+        elif action == "dsr_erase":
+            entrypoint(dsr.dsr_erase)(actor=request.user, request_id=int(p.get("request_id", 0)))
+            messages.success(request, _("已删除非必要个人信息；该客户已限制处理"))
+            return redirect("customers:list")
         elif action == "remove_manager":
             entrypoint(services.manager_remove)(actor=request.user, customer_id=pk, assignment_id=int(p.get("assignment_id", 0)),
                                                 reason=p.get("reason", ""))
@@ -185,3 +199,16 @@ def customer_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except ValueError:
         messages.error(request, _("请求参数不正确"))
     return redirect("customers:detail", pk=pk)
+
+
+@require_POST
+@capability_required("customers.unmask")
+def dsr_download(request: HttpRequest, pk: int, request_id: int) -> HttpResponse:
+    try:
+        data = entrypoint(dsr.dsr_export)(actor=request.user, request_id=request_id)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("customers:detail", pk=pk)
+    response = HttpResponse(data, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="subject-access-{request_id}.json"'
+    return response
