@@ -35,3 +35,10 @@ urlpatterns = [
          name="api-customer-consent-withdraw"),
     path("customers/<int:pk>/managers/", customers.CustomerManagers.as_view(), name="api-customer-managers"),
 ]
+
+from bankcrm.customers.api import import_views as customer_imports  # noqa: E402  (customer imports, ADR 0008)
+
+urlpatterns += [
+    path("customers/imports/", customer_imports.CustomerImportListCreate.as_view(), name="api-customer-imports"),
+    path("customers/imports/<int:pk>/", customer_imports.CustomerImportDetail.as_view(), name="api-customer-import"),
+]

@@ -124,6 +124,10 @@ def prepare_row(row_no: int, values: tuple[str, ...], today: date, tools: dict[s
     kind_raw, name, id_type_raw, id_number, mobile, email, address, occupation, industry, employer, expires, legal, manager = (
         (v or "").strip() if isinstance(v, str) else ("" if v is None else str(v)) for v in values)
     n_errors = len(errors)
+    if any("\ufffd" in v for v in (kind_raw, name, id_type_raw, id_number, mobile, email, address, occupation, industry,
+                                    employer, expires, legal, manager)):
+        errors.append(RowError(row_no, "row", "row_encoding", _("该行含有无法识别的字符，请检查文件编码")))
+        return None
     name = " ".join(name.split())
     if not name:
         errors.append(RowError(row_no, "name", "name_required", _("请填写客户姓名或名称")))
@@ -157,8 +161,6 @@ def prepare_row(row_no: int, values: tuple[str, ...], today: date, tools: dict[s
                          ("legal_representative", legal)):
         if len(value) > MAX_LENGTHS[fname]:
             errors.append(RowError(row_no, fname, "too_long", _("内容过长（最多%(n)d个字）") % {"n": MAX_LENGTHS[fname]}))
-    if "\ufffd" in "".join((name, address, occupation, industry, employer, legal)):
-        errors.append(RowError(row_no, "row", "row_encoding", _("该行含有无法识别的字符，请检查文件编码")))
     if len(errors) > n_errors or ident is None:
         return None
     pinyin, initials = rules.name_keys(name)

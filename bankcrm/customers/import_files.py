@@ -142,23 +142,26 @@ def _cell(value: Any) -> str:
 def _csv_records(fh: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list[str] | None]]:
     """(record number, fields) with the header as record 1; fields None for a record the CSV parser refused."""
     text = io.TextIOWrapper(fh, encoding=info.encoding, errors="replace", newline="")
-    lines = (line.replace("\x00", "\ufffd") for line in text)
-    reader = csv.reader(lines, delimiter=info.delimiter)
-    n, failures = 0, 0
-    while True:
-        n += 1
-        try:
-            rec = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            failures += 1
-            if failures > MAX_ROW_ERRORS_IN_A_ROW:
-                raise _fail("import_malformed", _("文件格式错误过多，已停止读取"))
-            yield n, None
-            continue
-        failures = 0
-        yield n, rec
+    try:
+        lines = (line.replace("\x00", "\ufffd") for line in text)
+        reader = csv.reader(lines, delimiter=info.delimiter)
+        n, failures = 0, 0
+        while True:
+            n += 1
+            try:
+                rec = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                failures += 1
+                if failures > MAX_ROW_ERRORS_IN_A_ROW:
+                    raise _fail("import_malformed", _("文件格式错误过多，已停止读取")) from None
+                yield n, None
+                continue
+            failures = 0
+            yield n, rec
+    finally:
+        text.detach()  # the caller owns the file: closing the wrapper must not close it
 
 
 def _xlsx_records(fh: IO[bytes]) -> Iterator[tuple[int, list[str] | None]]:

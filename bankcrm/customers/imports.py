@@ -278,12 +278,13 @@ def _pass(imp: CustomerImport, *, write: bool, commit_each_batch: bool, start_af
     return registered
 
 
-def _begin(import_id: int, expected: tuple[str, ...], now_status: str) -> CustomerImport | None:
+def _begin(import_id: int, expected: tuple[str, ...], now_status: str) -> tuple[CustomerImport | None, bool]:
+    """Claim the import for this task: (import, whether an earlier run of the task was interrupted)."""
     with transaction.atomic():
         imp = CustomerImport.objects.select_for_update().select_related("uploaded_by", "branch", "default_manager").filter(
             pk=import_id).first()
         if imp is None or imp.status not in expected:
-            return None  # already done, or cancelled: running a task twice changes nothing
+            return None, False  # already done: running a task twice changes nothing
         resuming = imp.status == now_status
         if not resuming:
             imp.status = now_status
@@ -293,7 +294,7 @@ def _begin(import_id: int, expected: tuple[str, ...], now_status: str) -> Custom
         with imp.file.open("rb") as fh:
             imp.total_rows = import_files.count_records(fh, _info(imp))
         imp.save(update_fields=["total_rows"])
-    return imp
+    return imp, resuming
 
 
 def _fail(imp: CustomerImport, exc: Exception) -> None:
@@ -305,7 +306,7 @@ def _fail(imp: CustomerImport, exc: Exception) -> None:
 
 def validate_body(*, import_id: int) -> None:
     """Validate every row against the rules and the existing customers; write nothing but counts and the report."""
-    imp = _begin(import_id, (S.VALIDATING,), S.VALIDATING)
+    imp, _resuming = _begin(import_id, (S.VALIDATING,), S.VALIDATING)
     if imp is None:
         return
     _reset_counts(imp)
@@ -323,14 +324,14 @@ def validate_body(*, import_id: int) -> None:
 
 def run_body(*, import_id: int) -> None:
     """Import: good rows batch by batch (resuming after the last committed batch), or all or nothing."""
-    imp = _begin(import_id, (S.QUEUED, S.RUNNING), S.RUNNING)
+    imp, resuming = _begin(import_id, (S.QUEUED, S.RUNNING), S.RUNNING)
     if imp is None:
         return
     try:
         if imp.mode == CustomerImport.Mode.ALL_OR_NOTHING:
             _all_or_nothing(imp)
         else:
-            resume = imp.last_row
+            resume = imp.last_row if resuming else 0
             if not resume:
                 _reset_counts(imp)
                 imp.save()
