@@ -3,6 +3,7 @@ from django.urls import path
 from bankcrm.approvals.api import views as approvals
 from bankcrm.core.api import views as core
 from bankcrm.customers.api import views as customers
+from bankcrm.customers.api import workflow_views as cflow
 from bankcrm.org.api import views as org
 
 urlpatterns = [
@@ -34,6 +35,20 @@ urlpatterns = [
     path("customers/<int:pk>/consents/<int:consent_id>/withdraw/", customers.CustomerConsentWithdraw.as_view(),
          name="api-customer-consent-withdraw"),
     path("customers/<int:pk>/managers/", customers.CustomerManagers.as_view(), name="api-customer-managers"),
+    path("customers/<int:pk>/relationships/", cflow.CustomerRelationships.as_view(), name="api-customer-relationships"),
+    path("customers/<int:pk>/subject-requests/", cflow.SubjectRequests.as_view(), name="api-subject-requests"),
+    path("customers/<int:pk>/subject-requests/<int:request_id>/complete/", cflow.SubjectRequestComplete.as_view(),
+         name="api-subject-request-complete"),
+    path("customers/<int:pk>/subject-requests/<int:request_id>/erase/", cflow.SubjectRequestErase.as_view(),
+         name="api-subject-request-erase"),
+    path("customers/<int:pk>/subject-requests/<int:request_id>/copy/", cflow.SubjectRequestCopy.as_view(),
+         name="api-subject-request-copy"),
+    path("customer-handovers/", cflow.Handovers.as_view(), name="api-handovers"),
+    path("customer-handovers/<int:pk>/", cflow.HandoverDetail.as_view(), name="api-handover"),
+    path("customer-handovers/<int:pk>/successor/", cflow.HandoverSuccessor.as_view(), name="api-handover-successor"),
+    path("customer-handovers/<int:pk>/submit/", cflow.HandoverSubmit.as_view(), name="api-handover-submit"),
+    path("customer-exports/", cflow.Exports.as_view(), name="api-customer-exports"),
+    path("customer-exports/<int:pk>/download/", cflow.ExportDownload.as_view(), name="api-customer-export-download"),
 ]
 
 from bankcrm.customers.api import import_views as customer_imports  # noqa: E402  (customer imports, ADR 0008)

@@ -191,6 +191,8 @@ SPECTACULAR_SETTINGS = {
         "BranchKindEnum": "bankcrm.org.models.Branch.Kind",
         "CalendarDayKindEnum": "bankcrm.core.models.CalendarDay.Kind",
         "CustomerKindEnum": "bankcrm.customers.models.Customer.Kind",
+        "RelationshipKindEnum": "bankcrm.customers.models.Relationship.Kind",
+        "SubjectRequestKindEnum": "bankcrm.customers.models.DataSubjectRequest.Kind",
         "SecurityEventKindEnum": "bankcrm.core.models.SecurityEvent.Kind",
         "EmploymentTypeEnum": [("employee", "employee"), ("consultant", "consultant"), ("intern", "intern"), ("temporary", "temporary")],
     },
