@@ -217,3 +217,28 @@ def test_relationships_and_graph_hide_what_the_actor_may_not_see(bank, zhang):
     assert "赵外行" not in str(graph) and any(n["name"] == "（无权查看）" for n in graph["nodes"])
     body = login_client(bank.cm_a1).get(reverse("customers:detail", args=[zhang.pk])).content.decode()
     assert "relationship-graph" in body and "赵外行" not in body
+
+
+def test_viewing_many_unmanaged_customers_raises_one_conduct_signal(bank, zhang):
+    from bankcrm.core.models import ConductSignal
+    from bankcrm.core.services import parameter_set
+
+    parameter_set(actor=bank.admin, code="privacy.bulk_view_threshold", value=3, effective_from=None, reason="测试")
+    others = [services.customer_register(actor=bank.cm_a1, kind="person", name=f"客户{i}", id_type="resident_id",
+                                         id_number=ric(seq=f"{600 + i}")) for i in range(4)]
+    sup = login_client(bank.supervisor_a)  # sees the branch's customers but manages none of them
+    for c in others[:2]:
+        sup.get(reverse("customers:detail", args=[c.pk]))
+    assert not ConductSignal.objects.exists()
+    for c in others[2:]:
+        sup.get(reverse("customers:detail", args=[c.pk]))
+    signal = ConductSignal.objects.get()
+    assert signal.staff == bank.supervisor_a and signal.detail["customers"] >= 3
+    # The manager viewing their own customers raises nothing.
+    cm = login_client(bank.cm_a1)
+    for c in others:
+        cm.get(reverse("customers:detail", args=[c.pk]))
+    assert ConductSignal.objects.count() == 1
+    from bankcrm.core import inbox
+
+    assert any(i.kind == "conduct" for i in inbox.items_for(bank.compliance))

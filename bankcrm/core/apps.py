@@ -7,5 +7,5 @@ class CoreConfig(AppConfig):
     verbose_name = "核心 Core"
 
     def ready(self) -> None:
-        from . import audit_verbs, checks, jobs, nav  # noqa: F401  (verbs, checks, periodic jobs, navigation)
+        from . import audit_verbs, checks, conduct, jobs, nav  # noqa: F401  (verbs, checks, signals, jobs, navigation)
         from .api import schema  # noqa: F401  (OpenAPI descriptions of the authentication classes)

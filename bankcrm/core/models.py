@@ -154,3 +154,25 @@ class Sequence(models.Model):
 
     name = models.CharField(max_length=40, primary_key=True)
     value = models.BigIntegerField(default=0)
+
+
+class ConductSignal(models.Model):
+    """A sign of abnormal staff behaviour for compliance to look at (viewing many customers one does not manage,
+    bulk unmasking, odd hours…). Raised by detectors in the features; reviewed by compliance managers."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("待核查")
+        CLOSED = "closed", _("已核查")
+
+    kind = models.CharField(max_length=40, db_index=True)
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    branch_path = models.CharField(max_length=255, db_index=True)
+    detail = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    conclusion = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

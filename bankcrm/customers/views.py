@@ -15,7 +15,7 @@ from bankcrm.core.models import AuditEvent
 from bankcrm.core.transactions import entrypoint
 from bankcrm.core.web import apply_error, capability_required, paginate
 
-from . import dsr, selectors, services
+from . import dsr, monitoring, selectors, services
 from .forms import AssignForm, ConsentForm, CustomerEditForm, CustomerForm, RevealForm
 from .models import Consent, Customer, DataSubjectRequest, ManagerAssignment, Relationship
 
@@ -63,6 +63,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     c = selectors.customer_get(request.user, pk)
     logs.access(actor=request.user, view="customers.detail", subject_type="customers.Customer", subject_ids=[c.pk],
                 fields=MASKED_FIELDS + ["email", "address", "birth_date"])
+    monitoring.check_bulk_view(request.user)
     events = list(AuditEvent.objects.filter(target_type="customers.Customer", target_id=str(c.pk)).order_by("-seq")[:15])
     for ev in events:
         ev.verb_label = audit.verb_label(ev.verb)

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from bankcrm.core import logs
 from bankcrm.core.api.base import ERRORS, HasCapability
 from bankcrm.core.transactions import entrypoint
-from bankcrm.customers import selectors, services
+from bankcrm.customers import monitoring, selectors, services
 
 from .serializers import (
     AssignmentSerializer,
@@ -68,6 +68,7 @@ class CustomerDetail(APIView):
     def get(self, request: Request, pk: int) -> Response:
         c = selectors.customer_get(request.user, pk)
         _log(request, "api.customers_detail", [c.pk])
+        monitoring.check_bulk_view(request.user)
         return Response(CustomerSerializer(c, context={"request": request}).data)
 
     @extend_schema(request=CustomerUpdateSerializer, responses={200: CustomerSerializer, **ERRORS}, operation_id="customers_update")
