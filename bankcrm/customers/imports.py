@@ -39,11 +39,17 @@ def imports_visible(actor: Any):
 def import_get(actor: Any, import_id: Any, *, for_update: bool = False) -> CustomerImport:
     qs = imports_visible(actor)
     if for_update:
-        qs = CustomerImport.objects.visible_to(actor).select_for_update()
+        qs = CustomerImport.objects.visible_to(actor).select_for_update(**_of_self())
     try:
         return qs.get(pk=int(import_id))
     except (CustomerImport.DoesNotExist, ValueError, TypeError):
         raise NotFound("import_not_found", _("导入记录不存在或不在您的管辖范围内")) from None
+
+
+def _of_self() -> dict[str, Any]:
+    from django.db import connection
+
+    return {"of": ("self",)} if connection.features.has_select_for_update_of else {}
 
 
 def manager_choices(actor: Any):
@@ -281,7 +287,7 @@ def _pass(imp: CustomerImport, *, write: bool, commit_each_batch: bool, start_af
 def _begin(import_id: int, expected: tuple[str, ...], now_status: str) -> tuple[CustomerImport | None, bool]:
     """Claim the import for this task: (import, whether an earlier run of the task was interrupted)."""
     with transaction.atomic():
-        imp = CustomerImport.objects.select_for_update().select_related("uploaded_by", "branch", "default_manager").filter(
+        imp = CustomerImport.objects.select_for_update(**_of_self()).select_related("uploaded_by", "branch", "default_manager").filter(
             pk=import_id).first()
         if imp is None or imp.status not in expected:
             return None, False  # already done: running a task twice changes nothing
