@@ -11,16 +11,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=20261128)
         parser.add_argument("--quiet", action="store_true")
+        parser.add_argument("--customers", type=int, default=0,
+                            help="also generate N customers through the bulk path (on an existing demo bank: only these)")
 
     def handle(self, *args, **opts):
         from bankcrm.org.models import Branch
 
+        only = None
         if Branch.objects.exists():
-            self.stdout.write("演示数据已存在，未重复生成 / demo data already present, nothing to do")
-            return
+            if not opts["customers"]:
+                self.stdout.write("演示数据已存在，未重复生成 / demo data already present, nothing to do")
+                return
+            only = {"customers_bulk"}  # an existing bank gets the extra customers only
         ctx = demo.SeedContext(rng=random.Random(opts["seed"]), options=opts,
                                out=(lambda s: None) if opts["quiet"] else self.stdout.write)
         with context.channel("command"):
             for seeder in sorted(demo.SEEDERS.values(), key=lambda s: s.order):
-                seeder.run(ctx)
+                if only is None or seeder.name in only:
+                    seeder.run(ctx)
         self.stdout.write(self.style.SUCCESS("演示银行已生成 / demo bank generated"))
