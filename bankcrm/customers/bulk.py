@@ -121,8 +121,8 @@ def prepare_row(row_no: int, values: tuple[str, ...], today: date, tools: dict[s
                 errors: list[RowError]) -> tuple | None:
     """Validate one row (values in INPUT_FIELDS order) and compute what is stored. Appends its errors; returns None
     if there were any, else (row_no, id_key, customer values in ROW_COLUMNS order, bigrams, manager staff number)."""
-    kind_raw, name, id_type_raw, id_number, mobile, email, address, occupation, industry, employer, expires, legal, manager = (
-        (v or "").strip() if isinstance(v, str) else ("" if v is None else str(v)) for v in values)
+    kind_raw, name, id_type_raw, id_number, mobile, email, address, occupation, industry, employer, expires, legal, manager = [
+        v.strip() for v in values]  # readers and as_input() give strings
     n_errors = len(errors)
     if any("\ufffd" in v for v in (kind_raw, name, id_type_raw, id_number, mobile, email, address, occupation, industry,
                                     employer, expires, legal, manager)):
@@ -185,20 +185,6 @@ def prepare_chunk(rows: list[tuple[int, tuple[str, ...]]], today: date) -> tuple
     return out, errors
 
 
-def _worker_init() -> None:
-    import django
-
-    django.setup()
-    from django.db import connections
-
-    for conn in connections.all():  # a worker never touches the database
-        conn.ensure_connection = _no_database  # type: ignore[method-assign]
-
-
-def _no_database() -> None:
-    raise RuntimeError("bulk import workers must not use the database")
-
-
 def prepared_chunks(chunks: Iterable[list[tuple[int, tuple[str, ...]]]], *, today: date,
                     workers: int = 1) -> Iterator[tuple[list[tuple], list[RowError]]]:
     """`prepare_chunk` over chunks, in order; with workers > 1 in that many clean processes, keeping at most two
@@ -210,10 +196,12 @@ def prepared_chunks(chunks: Iterable[list[tuple[int, tuple[str, ...]]]], *, toda
     from collections import deque
     from multiprocessing import get_context
 
-    with get_context("spawn").Pool(workers, initializer=_worker_init) as pool:
+    from . import bulk_worker
+
+    with get_context("spawn").Pool(workers, initializer=bulk_worker.init) as pool:
         pending: deque = deque()
         for chunk in chunks:
-            pending.append(pool.apply_async(prepare_chunk, (chunk, today)))
+            pending.append(pool.apply_async(bulk_worker.prepare, (chunk, today)))
             if len(pending) >= workers * 2:
                 yield pending.popleft().get()
         while pending:

@@ -17,11 +17,11 @@ ALL_REGIONS = sorted({r for codes in REGIONS.values() for r in codes})
 STREETS = ["建国路", "人民路", "解放路", "中山路", "长安街", "南京路", "深南大道", "滨海大道", "科技园路", "和平里"]
 
 
-def generate(rng, n: int, managers: list[str], today: date) -> Iterator[tuple[int, tuple[str, ...]]]:
+def generate(rng, n: int, managers: list[str], today: date, seen: set[int] | None = None) -> Iterator[tuple[int, tuple[str, ...]]]:
     """N distinct customers as bulk input rows (row numbers from 2, as in a file with a header)."""
     from .bulk import as_input
 
-    seen: set[int] = set()
+    seen = set() if seen is None else seen
     row = 1
     surnames = SURNAMES[:-2]
     while row <= n:
@@ -60,30 +60,42 @@ def seed_bulk_customers(ctx: demo.SeedContext) -> None:
 
     from . import bulk
 
-    managers = list(Staff.objects.filter(is_active=True, role_assignments__role="customer_manager",
-                                         employment_type="employee").order_by("staff_no").values_list("staff_no", flat=True))
-    actor = (Staff.objects.filter(is_active=True, role_assignments__role="branch_supervisor").select_related("branch")
-             .order_by("branch__path", "staff_no").first())
-    if actor is None:
-        ctx.out("  未找到网点负责人，跳过批量客户 / no branch supervisor: bulk customers skipped")
+    supervisors = list(Staff.objects.filter(is_active=True, role_assignments__role="branch_supervisor")
+                       .select_related("branch").order_by("branch__path", "staff_no"))
+    cms = list(Staff.objects.filter(is_active=True, role_assignments__role="customer_manager", employment_type="employee")
+               .select_related("branch").order_by("staff_no"))
+    groups: list[tuple[Staff, list[str]]] = []  # each supervisor imports for the managers of their branch
+    taken: set[str] = set()
+    for sv in supervisors:
+        mine = [m.staff_no for m in cms if m.branch.path.startswith(sv.branch.path) and m.staff_no not in taken]
+        if mine:
+            groups.append((sv, mine))
+            taken.update(mine)
+    if not groups:
+        ctx.out("  未找到网点负责人或客户经理，跳过批量客户 / no supervisor or managers: bulk customers skipped")
         return
-    registrar = bulk.BulkRegistrar(actor=actor, source=f"seed_demo --customers {n}", reason="演示数据")
-    done = [0]
+    done, refused, seen = [0], 0, set()
+    shares = [len(g[1]) for g in groups]
 
     def progress(_last_row, ids, _errors) -> None:
         done[0] += len(ids)
         if done[0] and done[0] % 100_000 < len(ids):
             ctx.out(f"  …{done[0]:,}")
 
-    total, errors = bulk.register_rows(generate(ctx.rng, n, managers, timezone.localdate()), registrar=registrar,
-                                       workers=bulk.default_workers(n), batch_size=20_000 if n >= 100_000 else 5000,
-                                       on_batch=progress)
+    today = timezone.localdate()
+    for i, (actor, managers) in enumerate(groups):
+        count = n - sum(n * s // sum(shares) for s in shares[:-1]) if i == len(groups) - 1 else n * shares[i] // sum(shares)
+        registrar = bulk.BulkRegistrar(actor=actor, source=f"seed_demo --customers {n}", reason="演示数据")
+        _total, errors = bulk.register_rows(generate(ctx.rng, count, managers, today, seen), registrar=registrar,
+                                            workers=bulk.default_workers(n), batch_size=20_000 if n >= 100_000 else 5000,
+                                            on_batch=progress)
+        refused += len({e.row for e in errors})
     from django.db import connection
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("ANALYZE customers_customer; ANALYZE customers_namebigram; ANALYZE customers_managerassignment")
-    ctx.out(f"  批量客户 {total:,} 名（{len(errors)} 行未通过校验）")
+    ctx.out(f"  批量客户 {done[0]:,} 名（{refused} 行未通过校验）")
 
 
 demo.register("customers_bulk", 21, seed_bulk_customers)
