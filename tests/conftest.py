@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
 from django.test import Client
 from django.utils import timezone
 
@@ -65,7 +65,22 @@ class Bank:
 
 
 @pytest.fixture
-def bank(db) -> Bank:
+def bank(request, db) -> Bank:
+    """The small bank. Built through the services; the first build of a session is recorded and later tests replay
+    that record (same rows, fresh objects), which is many times faster. Transactional tests, and any run with
+    BANKCRM_TEST_BANK_REPLAY=0, always build through the services."""
+    if os.environ.get("BANKCRM_TEST_BANK_REPLAY", "1") == "1" and not _is_transactional(request):
+        recorded = _BANK_RECORD.get(connection.vendor)
+        if recorded is not None:
+            return _replay_bank(recorded)
+        before = _row_counts()
+        built = _build_bank()
+        _BANK_RECORD[connection.vendor] = _record_bank(built, before)
+        return built
+    return _build_bank()
+
+
+def _build_bank() -> Bank:
     from bankcrm.approvals.models import PendingAction
     from bankcrm.approvals.services import approval_approve
     from bankcrm.core.access import EmploymentType as E
@@ -112,6 +127,70 @@ def bank(db) -> Bank:
     fresh = {k: Staff.objects.select_related("branch").get(pk=v.pk) for k, v in staff.items()}
     return Bank(head=head, a=a, b=b, a1=a1, b1=b1, admin=Staff.objects.get(pk=admin.pk), admin2=admin2,
                 compliance=Staff.objects.get(pk=compliance.pk), **fresh)
+
+
+_BANK_RECORD: dict[str, object] = {}
+
+
+def _models() -> list:
+    from django.apps import apps
+
+    return [m for m in apps.get_models(include_auto_created=True) if m._meta.managed and not m._meta.proxy]
+
+
+def _rows(model) -> dict:
+    names = [f.attname for f in model._meta.concrete_fields]
+    return {row["pk_"]: row for row in model._base_manager.annotate(pk_=models.F("pk")).values(*names, "pk_")}
+
+
+def _row_counts() -> dict:
+    """Every row of every table (they are nearly empty at the start of a test), to see what the build wrote."""
+    return {m: _rows(m) for m in _models()}
+
+
+def _record_bank(built: Bank, before: dict):
+    """The rows the build inserted or updated, plus which object each Bank attribute is."""
+    inserted, updated = {}, {}
+    for m, rows_before in before.items():
+        rows_after = _rows(m)
+        if set(rows_before) - set(rows_after):
+            return None  # the build deleted something: do not replay
+        new = [pk for pk in rows_after if pk not in rows_before]
+        changed = [pk for pk in rows_before if rows_after[pk] != rows_before[pk]]
+        if new:
+            inserted[m] = [{k: v for k, v in rows_after[pk].items() if k != "pk_"} for pk in new]
+        if changed:
+            updated[m] = [{k: v for k, v in rows_after[pk].items() if k != "pk_"} | {"pk_": pk} for pk in changed]
+    refs = {k: (type(v), v.pk) for k, v in built.__dict__.items()}
+    return inserted, updated, refs
+
+
+def _replay_bank(recorded) -> Bank:
+    from django.core.management.color import no_style
+
+    from bankcrm.org.models import Staff
+
+    if recorded is None:
+        return _build_bank()
+    inserted, updated, refs = recorded
+    for model, values in inserted.items():
+        model._base_manager.bulk_create([model(**v) for v in values])
+    for model, values in updated.items():
+        for v in values:
+            v = dict(v)
+            model._base_manager.filter(pk=v.pop("pk_")).update(**v)
+    statements = connection.ops.sequence_reset_sql(no_style(), list(inserted))
+    if statements:
+        with connection.cursor() as cur:
+            for sql in statements:
+                cur.execute(sql)
+    objects = {}
+    for key, (model, pk) in refs.items():
+        if model is Staff:
+            objects[key] = Staff.objects.select_related("branch").get(pk=pk)
+        else:
+            objects[key] = model.objects.get(pk=pk)
+    return Bank(**objects)
 
 
 def login_client(staff, client: Client | None = None) -> Client:
