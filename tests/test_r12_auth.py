@@ -308,10 +308,15 @@ def test_deactivation_ends_sessions_at_once_html_and_api(bank):
 
 def test_role_change_ends_sessions_and_new_roles_apply_next_request(bank):
     c = login_client(bank.supervisor_a)
+    api = login_client(bank.supervisor_a)
     assert c.get(reverse("org:staff")).status_code == 200
+    assert api.get("/api/v1/staff/").status_code == 200
     services.staff_set_roles(actor=bank.admin, staff_id=bank.supervisor_a.pk, roles=["customer_manager"], reason="岗位调整")
     r = c.get(reverse("org:staff"))
     assert r.status_code == 302 and r["Location"].startswith(LOGIN)
+    r = api.get("/api/v1/staff/")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "session_ended"
+    assert alive_sessions(bank.supervisor_a) == 0
     c2 = Client()
     assert post_login(c2, "SV101", PASSWORD).status_code == 302  # now a customer manager: no TOTP step either
     assert c2.get(reverse("org:staff")).status_code == 403
