@@ -282,3 +282,13 @@ def audit_heads_dir(settings, tmp_path):
     """A private folder for exported audit heads, so one test's export never makes another's chain look truncated."""
     settings.BANKCRM_AUDIT_HEAD_DIR = tmp_path / "audit-heads"
     return settings.BANKCRM_AUDIT_HEAD_DIR
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres_only are skipped up front on SQLite (before their fixtures build anything)."""
+    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (real parallel connections, pg_dump)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
