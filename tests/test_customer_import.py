@@ -390,3 +390,21 @@ def test_api_import_and_progress(bank, django_capture_on_commit_callbacks):
     assert r.status_code == 400 and r.json()["error"]["code"] == "mapping_required"
     r = client.post(reverse("api-customer-imports"), {"file": SimpleUploadedFile("e.csv", b"")})
     assert r.status_code == 400
+
+
+def test_bulk_customer_numbers_equal_the_registration_rule():
+    from bankcrm.customers import rules
+
+    for value in [*range(0, 2000), 123456789, 999999999, 500000001]:
+        assert bulk.customer_no(value) == rules.customer_no_from_sequence(value)
+
+
+def test_seed_demo_customers_option(bank):
+    from django.core.management import call_command
+
+    before = Customer.objects.count()
+    call_command("seed_demo", customers=300, quiet=True)  # an existing bank gets only the extra customers
+    added = Customer.objects.exclude(pk__in=[]).count() - before
+    assert added == 300
+    assert ManagerAssignment.objects.filter(role="primary", ended_at__isnull=True).count() == added
+    assert AuditEvent.objects.filter(verb="customers.imported").exists()

@@ -5,7 +5,7 @@ customer managers, one audit event per committed batch. A million customers take
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 
 from django.utils import timezone
 
@@ -18,33 +18,31 @@ STREETS = ["建国路", "人民路", "解放路", "中山路", "长安街", "南
 
 
 def generate(rng, n: int, managers: list[str], today: date, seen: set[int] | None = None) -> Iterator[tuple[int, tuple[str, ...]]]:
-    """N distinct customers as bulk input rows (row numbers from 2, as in a file with a header)."""
-    from .bulk import as_input
-
+    """N distinct customers as bulk input rows in bulk.INPUT_FIELDS order (row numbers from 2, as in a file with a
+    header). Cheap per row: a million are generated in the importing process."""
     seen = set() if seen is None else seen
     row = 1
-    surnames = SURNAMES[:-2]
+    surnames, given, streets, occupations = SURNAMES[:-2], GIVEN, STREETS, [o for o, _i in OCCUPATIONS]
+    regions, nm = ALL_REGIONS, len(managers)
+    rand, randrange, choice = rng.random, rng.randrange, rng.choice
+    base = today.toordinal()
     while row <= n:
-        manager = managers[row % len(managers)] if managers else ""
-        if rng.random() < 0.02:
+        manager = managers[row % nm] if nm else ""
+        mobile = f"1{choice('3589')}{randrange(10**9):09d}"
+        if rand() < 0.02:
             number = company_code(rng)
-            name = rng.choice(["北京", "上海", "深圳"]) + rng.choice(GIVEN) + rng.choice(GIVEN) + rng.choice(
+            name = choice(["北京", "上海", "深圳"]) + choice(given) + choice(given) + choice(
                 ["科技有限公司", "贸易有限公司", "餐饮管理有限公司", "建筑工程有限公司"])
-            values = as_input(kind="company", name=name, id_type="uscc", id_number=number, manager=manager,
-                              mobile=f"13{rng.randrange(3, 10)}{rng.randrange(10**8):08d}",
-                              legal_representative=rng.choice(surnames) + rng.choice(GIVEN))
+            key = int(number[:17], 36)
+            values = ("company", name, "uscc", number, mobile, "", "", "", "", "", "", choice(surnames) + choice(given), manager)
         else:
-            born = today - timedelta(days=rng.randrange(18 * 365, 85 * 365))
-            number = person_id(rng, rng.choice(ALL_REGIONS), born)
-            name = ("欧阳" if rng.random() < 0.01 else rng.choice(surnames)) + "".join(
-                rng.choice(GIVEN) for _ in range(rng.choice((1, 2, 2))))
-            occ, _ind = rng.choice(OCCUPATIONS)
-            values = as_input(kind="person", name=name, id_type="resident_id", id_number=number, manager=manager,
-                              mobile=f"1{rng.choice('3589')}{rng.randrange(10)}{rng.randrange(10**8):08d}",
-                              email=f"u{rng.randrange(10**8)}@example.cn" if rng.random() < 0.3 else "",
-                              address=f"{rng.choice(STREETS)}{rng.randrange(1, 300)}号{rng.randrange(101, 2801)}室",
-                              occupation=occ)
-        key = int(number[:17], 36) if not number[:17].isdigit() else int(number[:17])
+            born = date.fromordinal(base - randrange(18 * 365, 85 * 365))
+            number = person_id(rng, choice(regions), born)
+            key = int(number[:17])
+            name = ("欧阳" if rand() < 0.01 else choice(surnames)) + choice(given) + (choice(given) if rand() < 0.67 else "")
+            email = f"u{randrange(10**8)}@example.cn" if rand() < 0.3 else ""
+            address = f"{choice(streets)}{randrange(1, 300)}号{randrange(101, 2801)}室"
+            values = ("person", name, "resident_id", number, mobile, email, address, choice(occupations), "", "", "", "", manager)
         if key in seen:  # the same number twice would be refused as a duplicate: draw another
             continue
         seen.add(key)
