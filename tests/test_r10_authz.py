@@ -35,8 +35,8 @@ PUBLIC = {
     "org:login_totp": "second login step (needs the first step's session state)",
     "core:healthz": "liveness probe: database and key file status only",
     "set_language": "language cookie",
-    "api-schema": "the OpenAPI description (no data; drf-spectacular serves it to anyone)",
-    "api-docs": "Swagger UI (no data)",
+    "api-schema": "the OpenAPI description (signed-in staff only: SPECTACULAR_SETTINGS SERVE_PERMISSIONS)",
+    "api-docs": "Swagger UI (signed-in staff only)",
 }
 SIGNED_IN_SELF = {  # login_required: the signed-in person's own page, no one else's data
     "org:logout": "ends one's own session",

@@ -13,6 +13,7 @@ register_verbs({
     "org.staff_contract_expired": _("合同到期自动停用"),
     "org.staff_password_reset": _("重置员工密码"),
     "org.password_changed": _("修改本人密码"),
+    "org.language_set": _("设置界面语言"),
     "org.session_ended": _("结束会话"),
     "org.totp_enrolled": _("绑定动态口令"),
     "org.totp_reset": _("重置动态口令"),

@@ -354,6 +354,23 @@ def password_change_own(*, actor: Any, old_password: str, new_password: str, kee
         sessions_end_for(staff, reason="password_changed", keep=keep_session_key)
 
 
+def staff_set_language(*, actor: Any, language: str) -> None:
+    """Save the person's interface language (applied at each login)."""
+    from django.conf import settings
+
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationFailed("language_invalid", _("不支持的语言"), fields={"language": [_("不支持的语言")]})
+    with transaction.atomic():
+        staff = Staff.objects.select_for_update().get(pk=actor.pk)
+        if staff.preferred_language == language:
+            return
+        before = staff.preferred_language
+        staff.preferred_language = language
+        staff.save(update_fields=["preferred_language", "updated_at"])
+        audit.record(actor=actor, verb="org.language_set", target=staff, before={"preferred_language": before},
+                     after={"preferred_language": language})
+
+
 def contracts_expire_due(*, today: date | None = None) -> int:
     """Deactivate consultants, interns and temporary workers whose contract ended before today. Idempotent."""
     today = today or timezone.localdate()

@@ -201,10 +201,9 @@ def profile_view(request: HttpRequest) -> HttpResponse:
                 return redirect("org:profile")
             if op == "language":
                 lang = request.POST.get("language", "")
+                entrypoint(services.staff_set_language)(actor=user, language=lang)
                 response = redirect("org:profile")
-                if lang in ("zh-hans", "en"):
-                    Staff.objects.filter(pk=user.pk).update(preferred_language=lang)
-                    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, lang, max_age=365 * 86400, samesite="Lax")
+                response.set_cookie(settings.LANGUAGE_COOKIE_NAME, lang, max_age=365 * 86400, samesite="Lax")
                 return response
         except DomainError as exc:
             apply_error(pw_form if op == "password" else token_form if op == "token" else None, request, exc)
