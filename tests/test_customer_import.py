@@ -408,3 +408,36 @@ def test_seed_demo_customers_option(bank):
     assert added == 300
     assert ManagerAssignment.objects.filter(role="primary", ended_at__isnull=True).count() == added
     assert AuditEvent.objects.filter(verb="customers.imported").exists()
+
+
+class Killed(BaseException):
+    """Stands for the worker process being killed: not an Exception, so nothing marks the import failed."""
+
+
+def test_a_killed_good_rows_import_resumes_after_its_last_committed_batch(bank, monkeypatch):
+    rows = good_rows(10)
+    rows.insert(4, ["坏手机", "居民身份证", ric(900), "1381234", "", "", "", "个人"])  # file row 6
+    imp = validate(upload(bank.supervisor_a, to_csv(rows)), bank.supervisor_a)
+    imports.import_start(actor=bank.supervisor_a, import_id=imp.pk, mode="good_rows")
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 3)
+    real_write, calls = bulk.BulkRegistrar.write_batch, []
+
+    def dying_write(self, screened):
+        calls.append(len(screened))
+        if len(calls) == 3:
+            raise Killed
+        return real_write(self, screened)
+
+    monkeypatch.setattr(bulk.BulkRegistrar, "write_batch", dying_write)
+    with pytest.raises(Killed):
+        imports.run_body(import_id=imp.pk)
+    imp.refresh_from_db()
+    assert (imp.status, imp.imported_rows, imp.last_row) == ("running", 5, 7)  # batches 1-2 committed: rows 2-7
+    monkeypatch.setattr(bulk.BulkRegistrar, "write_batch", real_write)
+    imports.run_body(import_id=imp.pk)  # the task runs again
+    imp.refresh_from_db()
+    assert (imp.status, imp.imported_rows, imp.error_rows) == ("done", 10, 1)
+    assert imported_numbers() == sorted(r[2] for r in rows if r[0] != "坏手机")
+    assert [(int(r[0]), r[2]) for r in report_rows(imp)] == [(6, "mobile_format")]
+    assert sum(e.after["count"] for e in AuditEvent.objects.filter(verb="customers.imported")) == 10
+    write_figures("R15", True, resumed_import_duplicates=0)

@@ -161,7 +161,8 @@ def _csv_records(fh: IO[bytes], info: FileInfo) -> Iterator[tuple[int, list[str]
             failures = 0
             yield n, rec
     finally:
-        text.detach()  # the caller owns the file: closing the wrapper must not close it
+        if not fh.closed:
+            text.detach()  # the caller owns the file: closing the wrapper must not close it
 
 
 def _xlsx_records(fh: IO[bytes]) -> Iterator[tuple[int, list[str] | None]]:

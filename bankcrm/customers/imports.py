@@ -276,7 +276,7 @@ def _pass(imp: CustomerImport, *, write: bool, commit_each_batch: bool, start_af
         rows = import_files.mapped_rows(fh, _info(imp), imp.mapping, start_after=start_after, bad=bad)
         registered, _all_errors = bulk.register_rows(
             rows, registrar=registrar, write=write, on_batch=on_batch, commit_each_batch=commit_each_batch,
-            workers=bulk.default_workers(imp.total_rows))
+            workers=bulk.default_workers(imp.total_rows), batch_size=bulk.BATCH_SIZE)
     if bad:  # refused rows after the last good one
         with transaction.atomic():
             on_batch(imp.last_row, [], [])
