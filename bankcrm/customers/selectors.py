@@ -114,3 +114,8 @@ def relationship_graph(actor: Any, customer: Customer) -> dict:
         rows.append({"rel": r, "other": other if other.pk in visible else None, "word": str(word),
                      "other_visible": other.pk in visible, "name": label(other)})
     return {"nodes": list(nodes.values()), "links": links, "rows": rows}
+
+
+def has_consent(customer: Customer, purpose: str) -> bool:
+    """Whether an unwithdrawn consent for this purpose exists (marketing contact, surveys, data sharing…)."""
+    return customer.consents.filter(purpose=purpose, withdrawn_at__isnull=True).exists()
