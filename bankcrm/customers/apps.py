@@ -7,4 +7,15 @@ class CustomersConfig(AppConfig):
     verbose_name = "客户 Customers"
 
     def ready(self) -> None:
-        from . import access_policy, audit_verbs, demo, demo_bulk, handover, import_verbs, inbox, nav  # noqa: F401
+        from . import (  # noqa: F401  (policy, verbs, seeders, approvable actions, gates, inbox, navigation)
+            access_policy,
+            audit_verbs,
+            demo,
+            demo_bulk,
+            exports,
+            gates,
+            handover,
+            import_verbs,
+            inbox,
+            nav,
+        )
