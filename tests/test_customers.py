@@ -242,3 +242,18 @@ def test_viewing_many_unmanaged_customers_raises_one_conduct_signal(bank, zhang)
     from bankcrm.core import inbox
 
     assert any(i.kind == "conduct" for i in inbox.items_for(bank.compliance))
+
+
+def test_further_contacts_are_encrypted_masked_and_revealable(bank, zhang):
+    cp = services.contact_add(actor=bank.cm_a1, customer_id=zhang.pk, kind="mobile", value="139 0000 1234", label="单位")
+    assert cp.value == "+8613900001234"
+    with pytest.raises(ValidationFailed):
+        services.contact_add(actor=bank.cm_a1, customer_id=zhang.pk, kind="mobile", value="12345")
+    body = login_client(bank.cm_a1).get(reverse("customers:detail", args=[zhang.pk])).content.decode()
+    assert "139****1234" in body and "13900001234" not in body
+    r = login_client(bank.cm_a1).post(reverse("customers:reveal", args=[zhang.pk]), {"field": f"contact_{cp.pk}", "reason": "核实"},
+                                      HTTP_HX_REQUEST="true")
+    assert "+8613900001234" in r.content.decode()
+    services.contact_end(actor=bank.cm_a1, customer_id=zhang.pk, contact_id=cp.pk)
+    with pytest.raises(NotFound):
+        services.customer_reveal(actor=bank.cm_a1, customer_id=zhang.pk, field=f"contact_{cp.pk}", reason="再看")

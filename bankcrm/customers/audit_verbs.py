@@ -18,6 +18,8 @@ register_verbs({
     "customers.exported": _("导出客户（脱敏）"),
     "customers.export_requested": _("申请完整信息导出"),
     "customers.export_downloaded": _("下载完整信息导出"),
+    "customers.contact_added": _("增加客户联系方式"),
+    "customers.contact_ended": _("停用客户联系方式"),
     "customers.relationship_added": _("登记客户关系"),
     "customers.relationship_ended": _("解除客户关系"),
     "customers.handover_opened": _("发起客户移交"),

@@ -66,5 +66,5 @@ class AssignForm(forms.Form):
 
 
 class RevealForm(forms.Form):
-    field = forms.ChoiceField(choices=[(f, f) for f in ("id_number", "mobile", "email", "address")])
+    field = forms.RegexField(regex=r"^(id_number|mobile|email|address|contact_\d+)$")
     reason = forms.CharField(max_length=200)

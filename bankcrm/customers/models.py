@@ -21,6 +21,7 @@ pii.declare("customers.Customer.email", P.ENCRYPTED, S.C2, "email", "电子邮�
 pii.declare("customers.Customer.address", P.ENCRYPTED, S.C2, "address", "联系地址")
 pii.declare("customers.Customer.name", P.SCOPED, S.C1, "name", "客户姓名")
 pii.declare("customers.Customer.birth_date", P.SCOPED, S.C2, "generic", "出生日期")
+pii.declare("customers.ContactPoint.value", P.ENCRYPTED, S.C2, "generic", "其他联系方式（电话、地址、邮箱）")
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -401,3 +402,27 @@ class DataSubjectRequest(models.Model):
 
     class Meta:
         ordering = ["due_on", "pk"]
+
+
+class ContactPoint(models.Model):
+    """Further phones, addresses and e-mails of a customer beyond the primary ones (encrypted, masked by default)."""
+
+    class Kind(models.TextChoices):
+        MOBILE = "mobile", _("手机")
+        LANDLINE = "landline", _("固定电话")
+        ADDRESS = "address", _("地址")
+        EMAIL = "email", _("电子邮箱")
+
+    MASK = {"mobile": "mobile", "landline": "generic", "address": "address", "email": "email"}
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    label = models.CharField(_("用途"), max_length=20, blank=True, help_text=_("如：家庭、单位、紧急联系人"))
+    value = EncryptedTextField(_("内容"))
+    value_bidx = BlindIndexField(source="value", purpose="customer.contact")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "created_at"]

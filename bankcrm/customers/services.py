@@ -253,7 +253,7 @@ def consent_withdraw(*, actor: Any, customer_id: int, consent_id: int, reason: s
 def customer_reveal(*, actor: Any, customer_id: int, field: str, reason: str) -> str:
     """Show one personal field in full. Needs the unmask capability (never interns or temporary workers) and a
     reason; the unmasking goes to the audit trail and the access log."""
-    if field not in REVEALABLE:
+    if field not in REVEALABLE and not field.startswith("contact_"):
         raise ValidationFailed("field_not_revealable", _("该字段不能查看完整信息"))
     if not (reason or "").strip():
         raise ValidationFailed("reason_required", _("查看完整信息必须填写事由"), fields={"reason": [_("请填写事由")]})
@@ -262,7 +262,13 @@ def customer_reveal(*, actor: Any, customer_id: int, field: str, reason: str) ->
                                capability="customers.unmask")
     with transaction.atomic():
         customer = selectors.customer_get(actor, customer_id)
-        value = getattr(customer, field)
+        if field.startswith("contact_"):
+            contact = customer.contacts.filter(pk=int(field[8:]) if field[8:].isdigit() else 0, ended_at__isnull=True).first()
+            if contact is None:
+                raise NotFound("contact_not_found", _("联系方式不存在或已停用"))
+            value = contact.value
+        else:
+            value = getattr(customer, field)
         audit.record(actor=actor, verb="customers.field_revealed", target=customer, after={"field": field}, reason=reason)
         logs.access(actor=actor, view="customers.reveal", subject_type="customers.Customer", subject_ids=[customer.pk],
                     fields=[field], unmasked=True, reason=reason)
@@ -316,3 +322,39 @@ def _pair_q(a: Customer, b: Customer | None):
     if b is None:
         return Q(from_customer=a) | Q(to_customer=a)
     return (Q(from_customer=a) & Q(to_customer=b)) | (Q(from_customer=b) & Q(to_customer=a))
+
+
+def contact_add(*, actor: Any, customer_id: int, kind: str, value: str, label: str = ""):
+    """Add a further phone, address or e-mail (validated like the primary ones; mobiles stored in E.164)."""
+    from .models import ContactPoint
+
+    access.require(actor, "customers.edit")
+    if kind not in ContactPoint.Kind.values:
+        raise ValidationFailed("contact_kind_invalid", _("无效的联系方式类型"), fields={"kind": [_("无效的类型")]})
+    value = (value or "").strip()
+    if kind == "mobile":
+        value = clean_mobile(value, field="value")
+    elif kind == "email":
+        value = clean_email(value)
+    if not value:
+        raise ValidationFailed("contact_value_required", _("请填写联系方式"), fields={"value": [_("必填")]})
+    with transaction.atomic():
+        customer = selectors.customer_get(actor, customer_id, for_update=True)
+        cp = ContactPoint.objects.create(customer=customer, kind=kind, label=label.strip()[:20], value=value, created_by=actor)
+        audit.record(actor=actor, verb="customers.contact_added", target=customer,
+                     after={"contact": cp.pk, "kind": kind, "value": masking.mask(ContactPoint.MASK[kind], value)})
+    return cp
+
+
+def contact_end(*, actor: Any, customer_id: int, contact_id: int) -> None:
+    from .models import ContactPoint
+
+    access.require(actor, "customers.edit")
+    with transaction.atomic():
+        customer = selectors.customer_get(actor, customer_id, for_update=True)
+        cp = ContactPoint.objects.filter(customer=customer, pk=contact_id, ended_at__isnull=True).first()
+        if cp is None:
+            raise NotFound("contact_not_found", _("联系方式不存在或已停用"))
+        cp.ended_at = timezone.now()
+        cp.save(update_fields=["ended_at"])
+        audit.record(actor=actor, verb="customers.contact_ended", target=customer, before={"contact": cp.pk, "kind": cp.kind})

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from bankcrm.core import access, audit, logs, panels
+from bankcrm.core import access, audit, logs, masking, panels
 from bankcrm.core.errors import DomainError
 from bankcrm.core.models import AuditEvent
 from bankcrm.core.transactions import entrypoint
@@ -17,7 +17,7 @@ from bankcrm.core.web import apply_error, capability_required, paginate
 
 from . import dsr, monitoring, selectors, services
 from .forms import AssignForm, ConsentForm, CustomerEditForm, CustomerForm, RevealForm
-from .models import Consent, Customer, DataSubjectRequest, ManagerAssignment, Relationship
+from .models import Consent, ContactPoint, Customer, DataSubjectRequest, ManagerAssignment, Relationship
 
 MASKED_FIELDS = ["name", "id_number", "mobile"]
 
@@ -89,6 +89,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "graph": graph, "graph_data": {"nodes": graph["nodes"], "links": graph["links"]},
         "relationship_kinds": Relationship.Kind.choices,
         "subject_requests": c.subject_requests.select_related("opened_by", "completed_by"),
+        "contacts": [{"c": cp, "field": f"contact_{cp.pk}", "masked": masking.mask(ContactPoint.MASK[cp.kind], cp.value)}
+                     for cp in c.contacts.filter(ended_at__isnull=True)],
+        "contact_kinds": ContactPoint.Kind.choices,
         "dsr_kinds": DataSubjectRequest.Kind.choices, "channels": Consent.Channel.choices, "today": timezone.localdate(),
         "can_see_audit": access.can(request.user, "core.view_audit"),
     })
@@ -178,6 +181,13 @@ def customer_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             entrypoint(services.relationship_end)(actor=request.user, customer_id=pk,
                                                   relationship_id=int(p.get("relationship_id", 0)))
             messages.success(request, _("关系已解除"))
+        elif action == "contact":
+            entrypoint(services.contact_add)(actor=request.user, customer_id=pk, kind=p.get("kind", ""), value=p.get("value", ""),
+                                             label=p.get("label", ""))
+            messages.success(request, _("联系方式已增加"))
+        elif action == "end_contact":
+            entrypoint(services.contact_end)(actor=request.user, customer_id=pk, contact_id=int(p.get("contact_id", 0)))
+            messages.success(request, _("联系方式已停用"))
         elif action == "dsr_open":
             entrypoint(dsr.dsr_open)(actor=request.user, customer_id=pk, kind=p.get("kind", ""), channel=p.get("channel", ""),
                                      details=p.get("details", ""))
