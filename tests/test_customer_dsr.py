@@ -26,6 +26,7 @@ def pair(bank):
                                    mobile="13933334444", email="li@example.cn")
     services.relationship_add(actor=bank.cm_a1, customer_id=a.pk, other_customer_id=b.pk, kind="spouse")
     services.consent_grant(actor=bank.cm_a1, customer_id=a.pk, purpose="marketing", channel="branch")
+    services.contact_add(actor=bank.cm_a1, customer_id=a.pk, kind="address", value="北京市海淀区中关村大街1号", label="单位")
     return a, b
 
 
@@ -36,7 +37,8 @@ def test_access_copy_is_complete_and_contains_no_other_customer(bank, pair):
     assert req.due_on == workdays.add_working_days(req.received_at.astimezone().date(), params.value("privacy.subject_request_deadline"), h, m)
     data = json.loads(dsr.dsr_export(actor=bank.cm_a1, request_id=req.pk))
     text = json.dumps(data, ensure_ascii=False)
-    expected = [a.name, a.id_number, a.mobile, a.email, a.address, a.customer_no, "marketing", "spouse", b.customer_no]
+    expected = [a.name, a.id_number, a.mobile, a.email, a.address, a.customer_no, "marketing", "spouse", b.customer_no,
+                "北京市海淀区中关村大街1号"]
     recall = sum(1 for v in expected if v in text) / len(expected)
     leaks = [v for v in (b.name, b.id_number, b.mobile, b.email) if v in text]
     write_figures("R17", recall == 1 and not leaks, export_recall=recall, foreign_leaks=len(leaks))
@@ -50,7 +52,7 @@ def test_erasure_keeps_only_aml_data_and_restricts(bank, pair):
         dsr.dsr_complete(actor=bank.cm_a1, request_id=req.pk, outcome="done")
     dsr.dsr_erase(actor=bank.cm_a1, request_id=req.pk)
     c = Customer.objects.get(pk=a.pk)
-    residual = [f for f in dsr.ERASED if getattr(c, f)]
+    residual = [f for f in dsr.ERASED if getattr(c, f)] + [f"contact {p.pk}" for p in c.contacts.all()]
     assert c.status == "restricted" and residual == []
     assert c.id_number == a.id_number and c.name == a.name  # retained for AML
     assert not c.consents.filter(withdrawn_at__isnull=True).exists()

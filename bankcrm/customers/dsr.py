@@ -63,6 +63,8 @@ def package(customer: Customer) -> dict:
         "customer": profile,
         "managers": [{"staff_no": a.staff.staff_no, "role": a.role, "from": a.started_at, "to": a.ended_at}
                      for a in ManagerAssignment.objects.filter(customer=c).select_related("staff")],
+        "contacts": [{"kind": p.kind, "label": p.label, "value": p.value, "since": p.created_at, "ended_at": p.ended_at}
+                     for p in c.contacts.all()],
         "consents": [{"purpose": g.purpose, "channel": g.channel, "scope": g.scope, "granted_at": g.granted_at,
                       "withdrawn_at": g.withdrawn_at, "evidence": g.evidence} for g in c.consents.all()],
         "relationships": [{"kind": r.kind, "direction": "out" if r.from_customer_id == c.pk else "in",
@@ -123,10 +125,12 @@ def dsr_erase(*, actor: Any, request_id: int) -> DataSubjectRequest:
         c.save()
         now = timezone.now()
         c.consents.filter(withdrawn_at__isnull=True).update(withdrawn_at=now)
+        contacts_removed, _x = c.contacts.all().delete()  # further contacts are not required by AML retention
         ManagerAssignment.objects.filter(customer=c, ended_at__isnull=True).update(ended_at=now)
         outcome = _("已删除非必要个人信息；身份资料依反洗钱法保存期限限制处理（仅保存，不使用）")
         req.status, req.completed_by, req.completed_at, req.outcome = R.Status.COMPLETED, actor, now, outcome
         req.save(update_fields=["status", "completed_by", "completed_at", "outcome"])
-        audit.record(actor=actor, verb="customers.dsr_erased", target=c, before={"fields": sorted(ERASED)},
+        audit.record(actor=actor, verb="customers.dsr_erased", target=c,
+                     before={"fields": sorted(ERASED), "contacts_removed": contacts_removed},
                      after={"request": req.pk, "status": c.status, "retained": list(AML_RETAINED)})
     return req
