@@ -63,14 +63,14 @@ test: $(VENV)/.installed node_modules/.installed
 
 test-sqlite:
 	@echo "== SQLite =="
-	env -u DATABASE_URL $(BIN)/pytest
+	env -u DATABASE_URL DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest
 
 test-postgres:
 	@echo "== PostgreSQL =="
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+	DATABASE_URL=$(PG_URL) DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest
 
 e2e:
-	$(BIN)/pytest -m e2e
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -m e2e
 
 lint:
 	$(BIN)/ruff check .
