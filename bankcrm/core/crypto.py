@@ -36,10 +36,18 @@ class KeyRing:
     audit_key: bytes
 
     def aead(self, kid: str) -> AESGCM:
-        try:
-            return AESGCM(self.field_keys[kid])
-        except KeyError:
-            raise DecryptionError(f"unknown key id {kid!r}") from None
+        """The cipher for a key id, built once per key ring (every page decrypts many values)."""
+        cipher = _CIPHERS.get((id(self), kid))
+        if cipher is None:
+            try:
+                cipher = AESGCM(self.field_keys[kid])
+            except KeyError:
+                raise DecryptionError(f"unknown key id {kid!r}") from None
+            _CIPHERS[(id(self), kid)] = cipher
+        return cipher
+
+
+_CIPHERS: dict[tuple[int, str], AESGCM] = {}
 
 
 class DecryptionError(Exception):
@@ -72,6 +80,7 @@ def write_keys_file(path: Path, data: dict) -> None:
     os.replace(tmp, path)
     with _lock:
         _cache.clear()
+        _CIPHERS.clear()
 
 
 def ensure_keys_file(path: Path | None = None) -> bool:
@@ -109,6 +118,7 @@ def keyring() -> KeyRing:
 def reload_keys() -> None:
     with _lock:
         _cache.clear()
+        _CIPHERS.clear()
 
 
 def encrypt(plaintext: str, label: str) -> str:

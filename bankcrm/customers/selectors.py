@@ -43,6 +43,16 @@ def with_current_team(qs: QuerySet[Customer]) -> QuerySet[Customer]:
                                         .select_related("staff"), to_attr="current_team"))
 
 
+def _prefix(field: str, key: str) -> Q:
+    """A prefix match the b-tree index serves on both databases: LIKE 'key%' on PostgreSQL (Django adds a
+    pattern-ops index), a range on SQLite (its LIKE … ESCAPE cannot use an index)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        return Q(**{f"{field}__gte": key, f"{field}__lt": key + "\U0010ffff"})
+    return Q(**{f"{field}__startswith": key})
+
+
 def search(actor: Any, q: str) -> QuerySet[Customer]:
     """One box: customer number, Chinese name or part of it (2 characters are enough), pinyin or initials,
     mobile number or its last four digits, identity number (exact, through the blind index)."""
@@ -63,10 +73,10 @@ def search(actor: Any, q: str) -> QuerySet[Customer]:
         except IdentifierError:
             return qs.none()
     if compact.isdigit():
-        return qs.filter(customer_no__startswith=compact)
+        return qs.filter(_prefix("customer_no", compact))
     if compact.isascii() and compact.isalpha():
         key = compact.lower()
-        return qs.filter(Q(name_initials__startswith=key) | Q(name_pinyin__startswith=key))
+        return qs.filter(_prefix("name_initials", key) | _prefix("name_pinyin", key))
     if CJK_RE.match(compact):
         if len(compact) == 1:
             return qs.filter(name__startswith=compact)
@@ -75,6 +85,12 @@ def search(actor: Any, q: str) -> QuerySet[Customer]:
             qs = qs.filter(pk__in=NameBigram.objects.filter(bigram=g).values("customer_id"))
         return qs.filter(name__contains=compact)
     return qs.filter(name__icontains=q)
+
+
+def search_results(actor: Any, q: str) -> QuerySet[Customer]:
+    """What the search page shows: masked identity number and mobile, branch, manager. E-mail and address are not
+    loaded (each encrypted value costs a decryption)."""
+    return with_current_team(search(actor, q).select_related("branch").defer("email", "address"))
 
 
 def primary_manager(customer: Customer):

@@ -25,7 +25,7 @@ MASKED_FIELDS = ["name", "id_number", "mobile"]
 @capability_required("customers.view")
 def customer_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")
-    qs = selectors.with_current_team(selectors.search(request.user, q).select_related("branch"))
+    qs = selectors.search_results(request.user, q)
     page = paginate(request, qs, 20)
     logs.access(actor=request.user, view="customers.list", subject_type="customers.Customer",
                 subject_ids=[c.pk for c in page], fields=MASKED_FIELDS)
