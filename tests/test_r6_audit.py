@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -679,31 +679,16 @@ def test_exported_head_with_bad_signature_is_refused(bank, audit_heads_dir):
 audit.register_verbs({"tests.append": "测试追加"})
 
 
-def _append_worker(n: int, start, results) -> None:
-    from django.db import connection as conn
+def concurrent_appends(processes: int, per_process: int, *, unlocked: bool = False) -> dict[str, int]:
+    from django.conf import settings
 
-    from bankcrm.core import audit as audit_mod
+    from tests.workers import append_audit_events
 
-    ok = errors = 0
-    start.wait(30)
-    for i in range(n):
-        try:
-            with transaction.atomic():
-                audit_mod.record(actor=None, verb="tests.append", target_type="tests", target_id=i)
-            ok += 1
-        except DatabaseError:
-            errors += 1
-    conn.close()
-    results.put((ok, errors))
-
-
-def concurrent_appends(processes: int, per_process: int) -> dict[str, int]:
-    ctx = multiprocessing.get_context("fork")
-    connections.close_all()
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters with their own connections
     start, results = ctx.Event(), ctx.Queue()
     before = AuditEvent.objects.count()
-    connections.close_all()
-    procs = [ctx.Process(target=_append_worker, args=(per_process, start, results)) for _ in range(processes)]
+    args = (per_process, start, results, connection.settings_dict["NAME"], str(settings.BANKCRM_KEYS_FILE), unlocked)
+    procs = [ctx.Process(target=append_audit_events, args=args) for _ in range(processes)]
     for p in procs:
         p.start()
     start.set()
@@ -733,17 +718,9 @@ def test_concurrent_appends_keep_one_chain(bank):
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-def test_concurrency_detector_catches_an_unlocked_head(bank, monkeypatch):
-    """Broken variant: the head read without its row lock; parallel appends collide (lost appends or a fork)."""
+def test_concurrency_detector_catches_an_unlocked_head(bank):
+    """Broken variant: the head read without its row lock (tests/workers.py); parallel appends collide."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: real parallel connections")
-    import time
-
-    def unlocked_head():
-        head, _ = AuditHead.objects.get_or_create(id=1)
-        time.sleep(0.002)  # widen the read-to-write window a little
-        return head
-
-    monkeypatch.setattr(audit, "_lock_head", unlocked_head)
-    r = concurrent_appends(3, 30)
+    r = concurrent_appends(3, 30, unlocked=True)
     assert r["lost"] + r["forks"] > 0 or not r["chain_ok"], r
