@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from bankcrm.core import crypto
@@ -36,11 +36,6 @@ def _supports_of() -> bool:
     from django.db import connection
 
     return connection.features.has_select_for_update_of
-
-
-def with_current_team(qs: QuerySet[Customer]) -> QuerySet[Customer]:
-    return qs.prefetch_related(Prefetch("team", queryset=ManagerAssignment.objects.filter(ended_at__isnull=True)
-                                        .select_related("staff"), to_attr="current_team"))
 
 
 def _prefix(field: str, key: str) -> Q:
@@ -90,14 +85,12 @@ def search(actor: Any, q: str) -> QuerySet[Customer]:
 def search_results(actor: Any, q: str) -> QuerySet[Customer]:
     """What the search page shows: masked identity number and mobile, branch, manager. E-mail and address are not
     loaded (each encrypted value costs a decryption)."""
-    return with_current_team(search(actor, q).select_related("branch").defer("email", "address"))
+    from django.db.models import OuterRef, Subquery
 
-
-def primary_manager(customer: Customer):
-    team = getattr(customer, "current_team", None)
-    if team is None:
-        team = list(customer.team.filter(ended_at__isnull=True).select_related("staff"))
-    return next((a.staff for a in team if a.role == ManagerAssignment.Role.PRIMARY), None)
+    manager = ManagerAssignment.objects.filter(customer=OuterRef("pk"), role=ManagerAssignment.Role.PRIMARY,
+                                               ended_at__isnull=True).values("staff__name")[:1]
+    # One query: the primary manager's name comes as a subquery instead of a second round trip.
+    return search(actor, q).select_related("branch").defer("email", "address").annotate(primary_manager_name=Subquery(manager))
 
 
 def relationship_graph(actor: Any, customer: Customer) -> dict:

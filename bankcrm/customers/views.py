@@ -29,8 +29,6 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     page = paginate(request, qs, 20)
     logs.access(actor=request.user, view="customers.list", subject_type="customers.Customer",
                 subject_ids=[c.pk for c in page], fields=MASKED_FIELDS)
-    for c in page:
-        c.primary = selectors.primary_manager(c)
     return render(request, "customers/list.html", {"page": page, "q": q, "query": f"q={q}",
                                                    "can_register": access.can(request.user, "customers.register"),
                                                    "can_export": access.can(request.user, "customers.export"),
