@@ -103,3 +103,10 @@ class AuthenticationFailed(DomainError):
 class Throttled(DomainError):
     status = 429
     default_code = "throttled"
+
+
+def from_django(exc: Any) -> ValidationFailed:
+    """A Django ValidationError (from full_clean) as our ValidationFailed, keeping the messages per field."""
+    fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()} if hasattr(exc, "error_dict") else {}
+    message = "；".join(m for ms in fields.values() for m in ms) if fields else "；".join(exc.messages)
+    return ValidationFailed("validation_failed", message, fields=fields)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from bankcrm.core import access, audit, crypto, logs, masking, params, sequences
 from bankcrm.core.access import Role
-from bankcrm.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from bankcrm.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed, from_django
 
 from . import rules, selectors
 from .models import Consent, Customer, ManagerAssignment, NameBigram
@@ -88,8 +88,7 @@ def customer_register(*, actor: Any, kind: str, name: str, id_type: str, id_numb
         try:
             customer.full_clean(exclude=["id_number_bidx", "mobile_bidx", "created_by"])
         except ValidationError as exc:
-            fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
-            raise ValidationFailed("validation_failed", "；".join(m for ms in fields.values() for m in ms), fields=fields) from None
+            raise from_django(exc) from None
         try:
             with transaction.atomic():
                 customer.save(force_insert=True)
@@ -131,8 +130,7 @@ def customer_update(*, actor: Any, customer_id: int, reason: str = "", **changes
         try:
             customer.full_clean(exclude=["id_number_bidx", "mobile_bidx", "created_by"])
         except ValidationError as exc:
-            fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
-            raise ValidationFailed("validation_failed", "；".join(m for ms in fields.values() for m in ms), fields=fields) from None
+            raise from_django(exc) from None
         customer.save()
         if name_changed:
             _write_bigrams(customer, replace=True)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from bankcrm.core import access, audit
 from bankcrm.core.access import EmploymentType, Role
-from bankcrm.core.errors import NotFound, RuleViolation, ValidationFailed
+from bankcrm.core.errors import NotFound, RuleViolation, ValidationFailed, from_django
 from bankcrm.core.identifiers import IdentifierError, normalise_mobile
 
 from . import selectors
@@ -30,12 +30,6 @@ STAFF_FIELDS = ("staff_no", "name", "branch", "employment_type", "title", "contr
 # Granting these roles needs a second administrator (maker-checker), on creation and on change.
 PRIVILEGED_ROLES = frozenset({Role.ADMIN, Role.COMPLIANCE_MANAGER})
 GRANT_ACTION = "org.grant_privileged_role"
-
-
-def _validation_error(exc: ValidationError) -> ValidationFailed:
-    fields = {k: [str(m) for m in v] for k, v in exc.message_dict.items()} if hasattr(exc, "error_dict") else {}
-    msg = "；".join(m for ms in fields.values() for m in ms) if fields else "；".join(exc.messages)
-    return ValidationFailed("validation_failed", msg, fields=fields)
 
 
 # ---- Bootstrap --------------------------------------------------------------------------------------------------
@@ -86,7 +80,7 @@ def branch_create(*, actor: Any, code: str, name: str, kind: str, parent_id: int
         try:
             branch.full_clean()
         except ValidationError as exc:
-            raise _validation_error(exc) from None
+            raise from_django(exc) from None
         branch.save()
         audit.record(actor=actor, verb="org.branch_created", target=branch, after=audit.snapshot(branch, BRANCH_FIELDS))
     return branch
@@ -107,7 +101,7 @@ def branch_update(*, actor: Any, branch_id: int, name: str, name_en: str = "", a
         try:
             branch.full_clean()
         except ValidationError as exc:
-            raise _validation_error(exc) from None
+            raise from_django(exc) from None
         branch.save()
         b, a = audit.diff(before, audit.snapshot(branch, BRANCH_FIELDS))
         if a:
@@ -167,7 +161,7 @@ def staff_create(*, actor: Any, staff_no: str, name: str, branch_id: int, employ
         try:
             staff.full_clean(exclude=["password"])
         except ValidationError as exc:
-            raise _validation_error(exc) from None
+            raise from_django(exc) from None
         try:
             with transaction.atomic():
                 staff.save()
@@ -209,7 +203,7 @@ def staff_update(*, actor: Any, staff_id: int, name: str, branch_id: int, employ
         try:
             staff.full_clean(exclude=["password"])
         except ValidationError as exc:
-            raise _validation_error(exc) from None
+            raise from_django(exc) from None
         if ends_access:  # a new branch or employment type changes scope and ceilings: sign in again
             staff.auth_version += 1
         staff.save()
