@@ -234,17 +234,16 @@ def _append_only_logs_and_flush(request):
     if not _is_transactional(request):
         yield
         return
-    import importlib
+    from bankcrm.core import dbguards
 
-    guard = importlib.import_module("bankcrm.core.migrations.0002_append_only_logs")
     if "live_server" in request.fixturenames:
         request.getfixturevalue("transactional_db")
     with connection.schema_editor() as editor:
-        guard.forwards(None, editor)
+        dbguards.install(editor, dbguards.existing_tables(editor))
     yield
     if connection.vendor == "sqlite":
         with connection.schema_editor() as editor:
-            guard.backwards(None, editor)
+            dbguards.remove(editor, dbguards.existing_tables(editor))
 
 
 # ---- Fixtures added for the R-tests (tests/test_r*.py) -------------------------------------------------------------

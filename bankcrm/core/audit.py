@@ -159,6 +159,50 @@ def record(
     return event
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """An event captured inside a high-volume transaction (a posting) and chained later by a sealer, in order
+    (ARCHITECTURE.md §4: the head lock must not serialise postings). It carries the request context of its origin."""
+
+    actor_id: int | None
+    actor_label: str
+    verb: str
+    target_type: str
+    target_id: str
+    target_repr: str
+    after: dict[str, Any]
+    occurred_at: datetime
+    request_id: str = ""
+    ip: str = ""
+    channel: str = "system"
+    reason: str = ""
+
+
+def record_batch(items: list[Deferred]) -> int:
+    """Chain many events under one lock of the head: one bulk INSERT and one head UPDATE for the lot."""
+    if not items:
+        return 0
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record_batch must run inside a transaction")
+    head = _lock_head()
+    seq, prev = head.seq, head.hash
+    events = []
+    for it in items:
+        if it.verb not in VERBS:
+            raise ValueError(f"unregistered audit verb {it.verb!r}")
+        seq += 1
+        ev = AuditEvent(seq=seq, occurred_at=it.occurred_at, actor_id=it.actor_id, actor_label=it.actor_label[:120],
+                        verb=it.verb, target_type=it.target_type, target_id=it.target_id,
+                        target_repr=it.target_repr[:200], before={}, after=_jsonable(it.after), reason=it.reason,
+                        request_id=it.request_id, ip=it.ip, channel=it.channel, prev_hash=prev)
+        ev.hash = compute_hash(ev)
+        prev = ev.hash
+        events.append(ev)
+    AuditEvent.objects.bulk_create(events, batch_size=500)
+    AuditHead.objects.filter(id=1).update(seq=seq, hash=prev)
+    return len(events)
+
+
 # ---- Verification ------------------------------------------------------------------------------------------------
 @dataclass
 class VerifyResult:

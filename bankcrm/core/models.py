@@ -176,3 +176,51 @@ class ConductSignal(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class OutboxEvent(models.Model):
+    """A fact published by a service inside its transaction (a posted transaction, a closed complaint…). It exists
+    only if that transaction committed; consumers (monitoring, KPIs, the audit sealer) read it after commit, each
+    exactly once (OutboxDelivery), whatever order concurrent transactions committed in."""
+
+    topic = models.CharField(max_length=60, db_index=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class OutboxDelivery(models.Model):
+    """Consumer ``consumer`` has handled event ``event_id``; written in the same transaction as the consumer's effect,
+    so a crash between the two cannot deliver twice or lose an event."""
+
+    consumer = models.CharField(max_length=40)
+    event_id = models.BigIntegerField()
+    delivered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["consumer", "event_id"], name="outbox_delivered_once")]
+
+
+class OutboxCursor(models.Model):
+    """Per consumer: every event with id ≤ ``below`` has been delivered (a low-water mark that keeps scans short)."""
+
+    consumer = models.CharField(max_length=40, primary_key=True)
+    below = models.BigIntegerField(default=0)
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a money-moving or approving request, keyed by (actor, key). A retry with the same key and
+    body gets this answer again; the same key with another body is refused; another user's key is just a new key."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=80)
+    scope = models.CharField(max_length=60)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=200)
+    response = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["actor", "key"], name="idempotency_key_once_per_actor")]

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "bankcrm.org",
     "bankcrm.approvals",
     "bankcrm.customers",
+    "bankcrm.ledger",
 ]
 
 MIDDLEWARE = [
