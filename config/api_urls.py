@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from bankcrm.approvals.api import views as approvals
 from bankcrm.core.api import views as core
@@ -57,3 +57,5 @@ urlpatterns += [
     path("customers/imports/", customer_imports.CustomerImportListCreate.as_view(), name="api-customer-imports"),
     path("customers/imports/<int:pk>/", customer_imports.CustomerImportDetail.as_view(), name="api-customer-import"),
 ]
+
+urlpatterns += [path("", include("bankcrm.ledger.api.urls"))]

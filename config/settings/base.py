@@ -197,6 +197,9 @@ SPECTACULAR_SETTINGS = {
         "RelationshipKindEnum": "bankcrm.customers.models.Relationship.Kind",
         "SubjectRequestKindEnum": "bankcrm.customers.models.DataSubjectRequest.Kind",
         "SecurityEventKindEnum": "bankcrm.core.models.SecurityEvent.Kind",
+        "ConsentChannelEnum": "bankcrm.customers.models.Consent.Channel",
+        "LedgerChannelEnum": "bankcrm.ledger.models.LimitRule.Channel",
+        "CurrencyEnum": "bankcrm.ledger.models.CURRENCIES",
         "EmploymentTypeEnum": [("employee", "employee"), ("consultant", "consultant"), ("intern", "intern"), ("temporary", "temporary")],
     },
 }

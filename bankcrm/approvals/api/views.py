@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from bankcrm.approvals import selectors, services
 from bankcrm.approvals.models import PendingAction
+from bankcrm.core.api import idempotent
 from bankcrm.core.api.base import ERRORS, HasCapability
 from bankcrm.core.transactions import entrypoint
 
@@ -49,13 +50,21 @@ class ApprovalDecision(APIView):
     capability = "approvals.submit"
     decision = ""
 
-    @extend_schema(request=DecisionSerializer, responses={200: PendingActionSerializer, **ERRORS})
+    @extend_schema(request=DecisionSerializer, responses={200: PendingActionSerializer, **ERRORS},
+                   parameters=[idempotent.OPTIONAL_KEY_HEADER])
     def post(self, request: Request, pk: int) -> Response:
         s = DecisionSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         fn = {"approve": services.approval_approve, "reject": services.approval_reject,
               "cancel": services.approval_cancel}[self.decision]
-        pa = entrypoint(fn)(actor=request.user, pending_id=pk, reason=s.validated_data["reason"])
+        reason = s.validated_data["reason"]
+        if request.headers.get("Idempotency-Key"):  # a retried decision gets its first answer back
+            def execute():
+                return 200, dict(PendingActionSerializer(fn(actor=request.user, pending_id=pk, reason=reason)).data)
+
+            return idempotent.respond(request, scope=f"approvals.{self.decision}.{pk}", body={"reason": reason},
+                                      execute=execute)
+        pa = entrypoint(fn)(actor=request.user, pending_id=pk, reason=reason)
         return Response(PendingActionSerializer(pa).data)
 
 
