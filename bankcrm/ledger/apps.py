@@ -7,4 +7,4 @@ class LedgerConfig(AppConfig):
     verbose_name = "账务 Ledger"
 
     def ready(self) -> None:
-        from . import access_policy, approvable, audit_verbs, consumers  # noqa: F401  (policy, verbs, actions, outbox)
+        from . import access_policy, approvable, audit_verbs, consumers, demo  # noqa: F401  (policy, verbs, actions, outbox, seeders)

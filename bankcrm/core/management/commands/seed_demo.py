@@ -13,16 +13,19 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true")
         parser.add_argument("--customers", type=int, default=0,
                             help="also generate N customers through the bulk path (on an existing demo bank: only these)")
+        parser.add_argument("--transactions", type=int, default=0,
+                            help="N movements of history through the ledger's bulk path (on an existing bank: only these)")
 
     def handle(self, *args, **opts):
         from bankcrm.org.models import Branch
 
         only = None
         if Branch.objects.exists():
-            if not opts["customers"]:
+            if not opts["customers"] and not opts["transactions"]:
                 self.stdout.write("演示数据已存在，未重复生成 / demo data already present, nothing to do")
                 return
-            only = {"customers_bulk"}  # an existing bank gets the extra customers only
+            # An existing bank gets only the extra customers and/or transactions asked for.
+            only = ({"customers_bulk"} if opts["customers"] else set()) | ({"ledger_more"} if opts["transactions"] else set())
         ctx = demo.SeedContext(rng=random.Random(opts["seed"]), options=opts,
                                out=(lambda s: None) if opts["quiet"] else self.stdout.write)
         with context.channel("command"):
