@@ -249,6 +249,18 @@ def foreign_access(bank) -> list[str]:
     # a same-branch colleague who is not the owner
     expect(bank.intern, reverse("approvals:detail", args=[pa.pk]), 404)
     expect(bank.om_a1, f"/api/v1/staff/{bank.cm_a1.pk}/", 403)  # lacks org.view_staff altogether
+    # a customer of A1: its 360 page and the printable page are 404 to another branch and to a colleague who does not
+    # manage it, 200 to its manager and to A's supervisor
+    from bankcrm.customers.services import customer_register
+    from tests.test_customers import ric
+
+    customer = customer_register(actor=bank.cm_a1, kind="person", name="范围测", id_type="resident_id", id_number=ric(seq="919"))
+    for name in ("customers:detail", "customers:print"):
+        url = reverse(name, args=[customer.pk])
+        for outsider in (bank.supervisor_b, bank.cm_b1, bank.intern):
+            expect(outsider, url, 404)
+        expect(bank.cm_a1, url, 200)
+        expect(bank.supervisor_a, url, 200)
     # within scope: the supervisor of A sees A1's people, head-office compliance sees everyone
     expect(bank.supervisor_a, reverse("org:staff_detail", args=[bank.cm_a1.pk]), 200)
     expect(bank.supervisor_a, reverse("org:staff_detail", args=[bank.cm_b1.pk]), 404)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("customers/handovers/<int:pk>/", handover_views.handover_detail, name="handover"),
     path("customers/<int:pk>/", views.customer_detail, name="detail"),
     path("customers/<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("customers/<int:pk>/print/", views.customer_print, name="print"),
     path("customers/<int:pk>/reveal/", views.customer_reveal, name="reveal"),
     path("customers/<int:pk>/subject-requests/<int:request_id>/copy/", views.dsr_download, name="dsr_download"),
     path("customers/<int:pk>/<str:action>/", views.customer_action, name="action"),

@@ -59,14 +59,45 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The customer 360 page: profile, contacts, consents, managers and history, and the panels that other
     features register (accounts, risk, complaints…) as they land."""
     c = selectors.customer_get(request.user, pk)
-    logs.access(actor=request.user, view="customers.detail", subject_type="customers.Customer", subject_ids=[c.pk],
-                fields=MASKED_FIELDS + ["email", "address", "birth_date"])
+    _log_360(request, c, view="customers.detail")
+    return render(request, "customers/detail.html", _context_360(request, c))
+
+
+@capability_required("customers.view")
+def customer_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer 360 page to print: the same template, sections and masking, without its forms, reveal buttons
+    and graph, under a print layout. A print reveals personal data, so it is logged like the page (channel print)."""
+    c = selectors.customer_get(request.user, pk)
+    _log_360(request, c, view="customers.print", channel="print")
+    return render(request, "customers/detail.html", _context_360(request, c, printing=True))
+
+
+def _log_360(request: HttpRequest, c: Customer, *, view: str, channel: str | None = None) -> None:
+    logs.access(actor=request.user, view=view, subject_type="customers.Customer", subject_ids=[c.pk],
+                fields=MASKED_FIELDS + ["email", "address", "birth_date"], channel=channel)
     monitoring.check_bulk_view(request.user)
+
+
+def _context_360(request: HttpRequest, c: Customer, *, printing: bool = False) -> dict:
+    """What the 360 page shows; ``printing`` keeps what is read and leaves out what acts (forms, reveal, graph)."""
     events = list(AuditEvent.objects.filter(target_type="customers.Customer", target_id=str(c.pk)).order_by("-seq")[:15])
     for ev in events:
         ev.verb_label = audit.verb_label(ev.verb)
     graph = selectors.relationship_graph(request.user, c)
     team = list(c.team.select_related("staff", "staff__branch", "assigned_by").order_by("ended_at", "-started_at"))
+    ctx = {
+        "c": c, "age": services.customer_age(c), "team": team,
+        "primary": next((a.staff for a in team if a.role == ManagerAssignment.Role.PRIMARY and a.ended_at is None), None),
+        "consents": c.consents.select_related("granted_recorded_by"), "events": events,
+        "panels": panels.render_for(request, c), "graph": graph,
+        "subject_requests": c.subject_requests.select_related("opened_by", "completed_by"),
+        "contacts": [{"c": cp, "field": f"contact_{cp.pk}", "masked": masking.mask(ContactPoint.MASK[cp.kind], cp.value)}
+                     for cp in c.contacts.filter(ended_at__isnull=True)],
+        "today": timezone.localdate(), "can_see_audit": access.can(request.user, "core.view_audit"),
+        "printing": printing,
+    }
+    if printing:
+        return {**ctx, "base_template": "customers/print_base.html", "printed_at": timezone.now()}
     can_assign = access.can(request.user, "customers.assign_manager")
     assign_form = None
     if can_assign:
@@ -75,24 +106,16 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         managers = (Staff.objects.visible_to(request.user).filter(is_active=True, role_assignments__role="customer_manager")
                     .select_related("branch").distinct())
         assign_form = AssignForm(managers=managers)
-    return render(request, "customers/detail.html", {
-        "c": c, "age": services.customer_age(c), "team": team,
-        "primary": next((a.staff for a in team if a.role == ManagerAssignment.Role.PRIMARY and a.ended_at is None), None),
-        "consents": c.consents.select_related("granted_recorded_by"), "events": events,
+    return {
+        **ctx,
         "can_edit": access.can(request.user, "customers.edit") and c.status == Customer.Status.ACTIVE,
         "can_reveal": access.can(request.user, "customers.unmask"),
         "can_consent": access.can(request.user, "customers.manage_consent"),
         "can_assign": can_assign, "assign_form": assign_form, "consent_form": ConsentForm(),
-        "panels": panels.render_for(request, c), "pending_panels": panels.pending(),
-        "graph": graph, "graph_data": {"nodes": graph["nodes"], "links": graph["links"]},
-        "relationship_kinds": Relationship.Kind.choices,
-        "subject_requests": c.subject_requests.select_related("opened_by", "completed_by"),
-        "contacts": [{"c": cp, "field": f"contact_{cp.pk}", "masked": masking.mask(ContactPoint.MASK[cp.kind], cp.value)}
-                     for cp in c.contacts.filter(ended_at__isnull=True)],
-        "contact_kinds": ContactPoint.Kind.choices,
-        "dsr_kinds": DataSubjectRequest.Kind.choices, "channels": Consent.Channel.choices, "today": timezone.localdate(),
-        "can_see_audit": access.can(request.user, "core.view_audit"),
-    })
+        "pending_panels": panels.pending(), "graph_data": {"nodes": graph["nodes"], "links": graph["links"]},
+        "relationship_kinds": Relationship.Kind.choices, "contact_kinds": ContactPoint.Kind.choices,
+        "dsr_kinds": DataSubjectRequest.Kind.choices, "channels": Consent.Channel.choices,
+    }
 
 
 @capability_required("customers.edit")
