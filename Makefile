@@ -33,19 +33,20 @@ setup: $(VENV)/.installed node_modules/.installed
 	$(MANAGE) seed_demo
 	$(MANAGE) demo_logins
 
-## demo: everything `setup` does, then serve http://127.0.0.1:8000 (with the job worker and scheduler)
+## demo: everything `setup` does, then serve http://127.0.0.1:8000 (with the job worker, scheduler and outbox relay)
 demo: setup
 	@echo "打开 / open http://127.0.0.1:8000 — Ctrl+C 停止 / to stop"
 	$(MANAGE) db_worker --queue-name '*' --no-reload >var/worker.log 2>&1 & \
 	 $(MANAGE) scheduler >var/scheduler.log 2>&1 & \
-	 trap 'kill %1 %2 2>/dev/null' EXIT; $(MANAGE) runserver 127.0.0.1:8000
+	 $(MANAGE) outbox_relay >var/outbox.log 2>&1 & \
+	 trap 'kill %1 %2 %3 2>/dev/null' EXIT; $(MANAGE) runserver 127.0.0.1:8000
 
 run:
 	$(MANAGE) runserver 127.0.0.1:8000
 
-## worker: background job worker and periodic scheduler
+## worker: background job worker, periodic scheduler and outbox relay
 worker:
-	$(MANAGE) scheduler & trap 'kill %1' EXIT; $(MANAGE) db_worker --queue-name '*' --no-reload
+	$(MANAGE) scheduler & $(MANAGE) outbox_relay & trap 'kill %1 %2' EXIT; $(MANAGE) db_worker --queue-name '*' --no-reload
 
 demo-code:
 	@$(MANAGE) demo_code $(U)

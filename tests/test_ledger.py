@@ -90,9 +90,6 @@ def test_overdraft_product_allows_going_negative_up_to_its_limit(led):
 
 
 def test_large_transfer_waits_for_a_second_operations_manager(led, bank):
-    from bankcrm.core.access import Role
-    from bankcrm.org import services as org
-
     fund(led.zhang_cny, 8_000_000, teller=bank.om_a1)
     mv = services.internal_transfer_movement(actor=bank.om_a1, from_account_id=led.zhang_cny.pk,
                                              to_account_id=led.li_cny.number, amount_fen=5_000_000)
@@ -108,7 +105,6 @@ def test_large_transfer_waits_for_a_second_operations_manager(led, bank):
     assert _bal(led.zhang_cny) == 3_000_000 and _bal(led.li_cny) == 5_000_000
     entry = JournalEntry.objects.get(pk=pa.result["entry_id"])
     assert entry.maker_id == bank.om_a1.pk and entry.checker_id == bank.supervisor_a.pk
-    del org, Role
 
 
 def test_rules_are_checked_again_at_approval(led, bank):

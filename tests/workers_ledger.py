@@ -29,7 +29,7 @@ def idempotent_transfer(staff_id: int, key: str, body: dict, start, results, db_
         results.put(("ok", status, answer.get("entry_id"), replayed))
     except DomainError as exc:
         results.put(("error", exc.code, None, False))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the test
+    except Exception as exc:  # reported to the parent, which fails the test
         results.put(("crash", repr(exc)[:200], None, False))
     finally:
         connection.close()

@@ -35,8 +35,9 @@ def describe_movement(payload: dict[str, Any]) -> list[tuple[str, str]]:
         (_("贷方（转入）"), _acc(payload.get("credit_id"))),
     ]
     if payload.get("counterparty_bank"):
+        account = services.Movement.from_payload(payload).counterparty_account
         rows += [(_("收款银行"), payload["counterparty_bank"]), (_("收款人"), mask_name(payload.get("counterparty_name"))),
-                 (_("收款账号"), mask_card(payload.get("counterparty_account")))]
+                 (_("收款账号"), mask_card(account))]
         if payload.get("cross_border"):
             rows.append((_("跨境（国家/地区）"), payload.get("counterparty_country", "")))
     if payload.get("reversal_of_id"):

@@ -7,4 +7,5 @@ class LedgerConfig(AppConfig):
     verbose_name = "账务 Ledger"
 
     def ready(self) -> None:
-        from . import access_policy, approvable, audit_verbs, consumers, demo  # noqa: F401  (policy, verbs, actions, outbox, seeders)
+        # policy, audit verbs, approvable actions, outbox consumers, demo seeders, periodic jobs
+        from . import access_policy, approvable, audit_verbs, consumers, demo, jobs  # noqa: F401

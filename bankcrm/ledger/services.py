@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bankcrm.approvals import services as approvals
-from bankcrm.core import access, audit, context, outbox, params
+from bankcrm.core import access, audit, context, crypto, outbox, params
 from bankcrm.core.errors import NotFound, RuleViolation, ValidationFailed
 from bankcrm.core.money import format_amount
 from bankcrm.core.sequences import reserve
@@ -49,6 +49,7 @@ A, K = Account, JournalEntry.Kind
 TOPIC_POSTED = "ledger.entry_posted"
 LOCK_FIELDS = ("id", "kind", "status", "currency", "normal_side", "allow_negative", "balance_fen",
                "overdraft_limit_fen", "customer_id", "branch_path", "internal_code", "teller_id")
+PAYLOAD_LABEL = "ledger.approval.counterparty_account"
 CUSTOMER_INITIATED = {K.CASH_DEPOSIT, K.CASH_WITHDRAWAL, K.INTERNAL, K.OUTWARD, K.OPENING, K.CLOSING}
 
 
@@ -225,7 +226,18 @@ class Movement:
     reversal_of_id: int | None = None
 
     def payload(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The approval payload: a counterparty's account number is stored encrypted (it is personal data)."""
+        data = dict(self.__dict__)
+        if data["counterparty_account"]:
+            data["counterparty_account"] = crypto.encrypt(data["counterparty_account"], PAYLOAD_LABEL)
+        return data
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Movement:
+        data = dict(payload)
+        if data.get("counterparty_account"):
+            data["counterparty_account"] = crypto.decrypt(data["counterparty_account"], PAYLOAD_LABEL)
+        return cls(**data)
 
 
 def _lock(ids: list[int]) -> dict[int, Account]:
@@ -489,7 +501,7 @@ def execute_movement(*, payload: dict[str, Any], maker: Any, checker: Any) -> di
     capability (a maker who lost the role since submitting cannot have money moved in their name)."""
     access.require(maker, "ledger.reverse" if payload.get("kind") == K.REVERSAL else "ledger.post")
     access.require(checker, "ledger.approve")
-    mv = Movement(**payload)
+    mv = Movement.from_payload(payload)
     entry = post(mv, maker=maker, checker=checker, approval_id=None)
     return entry_answer(entry)
 

@@ -30,11 +30,11 @@ from .serializers import (
     CloseSerializer,
     CommandResultSerializer,
     EntrySerializer,
+    LedgerReasonSerializer,
     LimitChangeSerializer,
     LimitSerializer,
     MovementSerializer,
     ProductSerializer,
-    LedgerReasonSerializer,
     StatementSerializer,
 )
 
