@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("bankcrm.org.urls")),
     path("", include("bankcrm.approvals.urls")),
     path("", include("bankcrm.customers.urls")),
+    path("", include("bankcrm.ledger.urls")),
     path("", include("bankcrm.core.urls")),
 ]
 

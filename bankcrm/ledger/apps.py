@@ -7,5 +7,6 @@ class LedgerConfig(AppConfig):
     verbose_name = "账务 Ledger"
 
     def ready(self) -> None:
-        # policy, audit verbs, approvable actions, outbox consumers, demo seeders, periodic jobs
-        from . import access_policy, approvable, audit_verbs, consumers, demo, jobs  # noqa: F401
+        # policy, audit verbs, approvable actions, outbox consumers, demo seeders, periodic jobs; web: inbox provider,
+        # navigation entries, customer-360 panel
+        from . import access_policy, approvable, audit_verbs, consumers, demo, inbox, jobs, nav, panels  # noqa: F401
