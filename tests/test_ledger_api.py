@@ -143,3 +143,26 @@ def test_time_deposit_matures_and_pays_out_with_interest(led, bank):
     interest = services.rules.postable_interest(3 * daily)[0]
     assert td.status == "closed" and td.balance_fen == 0 and li.balance_fen == 1_000_000 + interest
     assert selectors.invariant_report()["total_drift"] == 0
+
+
+def test_a_transfer_takes_at_most_twelve_statements(led, bank):
+    """QUALITY.md P1: ≤ 12 SQL statements per transfer, idempotency record and outbox row included."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bankcrm.core import idempotency
+
+    fund(led.zhang_cny, 1_000_000, teller=bank.om_a1)
+    warm = services.internal_transfer_movement(actor=bank.om_a1, from_account_id=led.zhang_cny.pk,
+                                               to_account_id=led.li_cny.pk, amount_fen=1, channel="api")
+    services.movement_request(actor=bank.om_a1, mv=warm)  # warm the per-process caches (customer kind, accounts)
+    body = {"from": led.zhang_cny.pk, "to": led.li_cny.pk, "amount_fen": 100}
+    mv = services.internal_transfer_movement(actor=bank.om_a1, from_account_id=led.zhang_cny.pk,
+                                             to_account_id=led.li_cny.pk, amount_fen=100, channel="api")
+    with CaptureQueriesContext(connection) as ctx:
+        idempotency.run(actor=bank.om_a1, key=uuid.uuid4().hex, scope="ledger.transaction", body=body,
+                        execute=lambda: (201, services.movement_request(actor=bank.om_a1, mv=mv)))
+    # The test runs inside a transaction, so BEGIN/COMMIT show as SAVEPOINT/RELEASE: count them as the two they are.
+    statements = [q["sql"].split()[0].upper() for q in ctx.captured_queries]
+    work = [s for s in statements if s not in ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT")]
+    assert len(work) + 2 <= 12, statements

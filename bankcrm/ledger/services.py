@@ -309,7 +309,9 @@ def post(mv: Movement, *, maker: Any, checker: Any = None, approval_id: int | No
         raise ValidationFailed("amount_not_positive", _("金额必须大于零"))
     if mv.debit_id == mv.credit_id:
         raise ValidationFailed("same_account", _("转出和转入账户不能相同"))
-    with transaction.atomic():
+    # No savepoint (two statements fewer per posting): a failure here must roll back the caller's transaction, and
+    # every caller lets it (an approval runs the action inside its own savepoint and records the failure).
+    with transaction.atomic(savepoint=False):
         accounts = _lock([mv.debit_id, mv.credit_id])
         debit, credit = accounts.get(mv.debit_id), accounts.get(mv.credit_id)
         if debit is None or credit is None:
@@ -343,8 +345,7 @@ def post(mv: Movement, *, maker: Any, checker: Any = None, approval_id: int | No
             cross_border=mv.cross_border, counterparty_country=mv.counterparty_country, memo=mv.memo[:100],
             business_date=today, posted_at=now)
         try:
-            with transaction.atomic():
-                entry.save(force_insert=True)
+            entry.save(force_insert=True)
         except IntegrityError:
             if mv.reversal_of_id:
                 raise RuleViolation("already_reversed", _("该交易已冲正，不能重复冲正")) from None
@@ -539,6 +540,7 @@ def _locked_account(account_id: int) -> Account:
 
 
 def execute_status(*, payload: dict[str, Any], maker: Any, checker: Any, action: str) -> dict[str, Any]:
+    access.require(maker, "ledger.freeze")
     access.require(checker, "ledger.approve")
     acc = _locked_account(payload["account_id"])
     expected, target = ((A.Status.ACTIVE, A.Status.FROZEN) if action == "freeze" else (A.Status.FROZEN, A.Status.ACTIVE))
@@ -604,8 +606,11 @@ def account_close_request(*, actor: Any, account_id: Any, payout: str, to_accoun
 
 
 def execute_close(*, payload: dict[str, Any], maker: Any, checker: Any) -> dict[str, Any]:
+    access.require(maker, "ledger.close_account")  # a maker who lost the role since submitting closes nothing
     if checker is not None:
         access.require(checker, "ledger.approve")
+    elif payload["balance_fen"]:  # only a zero balance closes without a second person
+        raise RuleViolation("approval_required", _("账户有余额，销户须经复核"))
     acc = _locked_account(payload["account_id"])
     if acc.status == A.Status.CLOSED:
         raise RuleViolation("account_state", _("账户已销户"))
@@ -649,6 +654,7 @@ def limit_change_request(*, actor: Any, channel: str, customer_kind: str, per_tx
 
 
 def execute_limit(*, payload: dict[str, Any], maker: Any, checker: Any) -> dict[str, Any]:
+    access.require(maker, "ledger.manage_limits")
     access.require(checker, "ledger.approve")
     before = LimitRule.objects.filter(channel=payload["channel"], customer_kind=payload["customer_kind"]).first()
     rule, _c = LimitRule.objects.update_or_create(
