@@ -31,7 +31,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bankcrm.core import access, audit, crypto, sequences
+from bankcrm.core import access, audit, bulkwrite, crypto, sequences
 from bankcrm.core.access import Role
 from bankcrm.core.errors import ValidationFailed
 
@@ -346,29 +346,10 @@ class BulkRegistrar:
         return out
 
     def _reserve_ids(self, count: int) -> list[int]:
-        with connection.cursor() as cur:
-            if self.vendor == "postgresql":
-                cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                            [Customer._meta.db_table, count])
-                return [r[0] for r in cur.fetchall()]
-            # SQLite: the IMMEDIATE transaction holds the write lock, so nobody else can take these keys meanwhile;
-            # sqlite_sequence remembers keys of deleted rows, which AUTOINCREMENT never reuses.
-            table = Customer._meta.db_table
-            cur.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "
-                        f"COALESCE((SELECT MAX(id) FROM {table}), 0))", [table])
-            start = cur.fetchone()[0] + 1
-            return list(range(start, start + count))
+        return bulkwrite.reserve_ids(Customer._meta.db_table, count)
 
     def _copy(self, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
-        cols = ", ".join(columns)
-        with connection.cursor() as cur:
-            if self.vendor == "postgresql":
-                with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-                    for r in rows:
-                        copy.write_row(r)
-            else:
-                marks = ", ".join(["%s"] * len(columns))
-                cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", list(rows))
+        bulkwrite.copy_rows(table, columns, rows)
 
     def write_batch(self, rows: list[tuple]) -> BatchResult:
         """Write screened rows (from `screen`) and record one audit event. Runs in the caller's transaction; a

@@ -21,7 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bankcrm.core import audit
+from bankcrm.core import audit, bulkwrite
 
 from .models import Account, JournalEntry, Posting, txn_no
 
@@ -128,29 +128,34 @@ def generate(*, customer_accounts: list[int], cash_boxes: dict[str, list[int]], 
     return {"posted": posted, "skipped": skipped}
 
 
+ENTRY_COLUMNS = ["id", "kind", "channel", "currency", "amount_fen", "debit_account_id", "credit_account_id", "customer_id",
+                 "branch_path", "maker_id", "counterparty_bank", "counterparty_name", "counterparty_account",
+                 "cross_border", "counterparty_country", "memo", "business_date", "posted_at"]
+POSTING_COLUMNS = ["entry_id", "account_id", "side", "amount_fen", "balance_after_fen", "business_date", "posted_at"]
+
+
 def _write(rows: list[tuple], accs: dict[int, _Acc], labels: dict[int, str]) -> None:
-    """One transaction per batch: entries (ids back from the INSERT), postings, balances, audit events."""
+    """One transaction per batch: entries (keys reserved first), postings, balances, audit events — written with
+    COPY/executemany of plain tuples (the ORM's per-value preparation was most of the time)."""
     with transaction.atomic():
-        entries = [JournalEntry(kind=kind, channel="counter", currency="CNY", amount_fen=amount, debit_account_id=d,
-                                credit_account_id=c, customer_id=cust, branch_path=path, maker_id=maker,
-                                memo="", business_date=day, posted_at=at)
-                   for kind, amount, d, c, _nd, _nc, cust, path, maker, day, at in rows]
-        JournalEntry.objects.bulk_create(entries, batch_size=2000)
-        postings = []
-        items = []
-        for e, (kind, amount, d, c, nd, nc, _cust, _path, maker, day, at) in zip(entries, rows, strict=True):
-            postings.append(Posting(entry_id=e.pk, account_id=d, side="D", amount_fen=amount, balance_after_fen=nd,
-                                    business_date=day, posted_at=at))
-            postings.append(Posting(entry_id=e.pk, account_id=c, side="C", amount_fen=amount, balance_after_fen=nc,
-                                    business_date=day, posted_at=at))
+        ids = bulkwrite.reserve_ids(JournalEntry._meta.db_table, len(rows))
+        v = bulkwrite.db_value
+        entries, postings, items = [], [], []
+        for pk, (kind, amount, d, c, nd, nc, cust, path, maker, day, at) in zip(ids, rows, strict=True):
+            day_v, at_v = v(day), v(at)
+            entries.append((pk, kind, "counter", "CNY", amount, d, c, cust, path, maker, "", "", "", False, "", "",
+                            day_v, at_v))
+            postings.append((pk, d, "D", amount, nd, day_v, at_v))
+            postings.append((pk, c, "C", amount, nc, day_v, at_v))
             items.append(audit.Deferred(
                 actor_id=maker, actor_label=labels.get(maker, ""), verb="ledger.entry_posted",
-                target_type="ledger.JournalEntry", target_id=str(e.pk), target_repr=f"{txn_no(day, e.pk)} {kind}",
+                target_type="ledger.JournalEntry", target_id=str(pk), target_repr=f"{txn_no(day, pk)} {kind}",
                 after={"kind": kind, "amount_fen": amount, "currency": "CNY", "debit_id": d, "credit_id": c,
                        "checker_id": None, "approval_id": None, "channel": "counter", "reversal_of_id": None,
                        "business_date": day.isoformat()},
                 occurred_at=at, channel="command"))
-        Posting.objects.bulk_create(postings, batch_size=4000)
+        bulkwrite.copy_rows(JournalEntry._meta.db_table, ENTRY_COLUMNS, entries)
+        bulkwrite.copy_rows(Posting._meta.db_table, POSTING_COLUMNS, postings)
         audit.record_batch(items)
         touched = {x for r in rows for x in (r[2], r[3])}
         _set(touched, accs)
