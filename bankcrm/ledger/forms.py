@@ -84,7 +84,7 @@ class ReasonForm(forms.Form):
 class CloseForm(forms.Form):
     payout = forms.ChoiceField(label=_("余额支付方式"), choices=[("cash", _("现金")), ("transfer", _("转入本人其他账户"))],
                                required=False)
-    to_account = forms.ModelChoiceField(label=_("转入账户"), queryset=Account.objects.none(), required=False)
+    to_account = forms.ModelChoiceField(label=_("转入账户（选择转账时）"), queryset=Account.objects.none(), required=False)
     reason = forms.CharField(label=_("销户原因"), max_length=200)
 
     def __init__(self, *args, others=None, **kwargs):

@@ -17,8 +17,9 @@ def _items(actor):
     for c in web_support.cash_differences(actor)[:50]:
         yield InboxItem(
             kind="cash_difference", kind_label=gettext_lazy("尾箱账实不符"),
-            title=_("%(name)s 尾箱 %(d)s 轧账差额 %(diff)s 元") % {
-                "name": c.counted_by.name, "d": c.business_date, "diff": format_amount(c.difference_fen)},
+            title=(_("%(name)s 的尾箱 %(d)s 短款 %(diff)s 元") if c.difference_fen < 0 else
+                   _("%(name)s 的尾箱 %(d)s 长款 %(diff)s 元")) % {
+                "name": c.counted_by.name, "d": c.business_date, "diff": format_amount(abs(c.difference_fen))},
             url=reverse("ledger:cash_box_detail", args=[c.cash_box_id]),
             due_at=None,
             subtitle=f"{c.cash_box.branch.label} · {c.note}")

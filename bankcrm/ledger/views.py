@@ -123,7 +123,27 @@ def teller(request: HttpRequest) -> HttpResponse:
             return render(request, "ledger/teller_confirm.html", {
                 "form": form, "d": web_support.movement_details(mv), "needs_approval": approval,
                 "idempotency_key": uuid.uuid4().hex})
+    else:
+        _precheck(request.user, form)
     return _teller_page(request, form, status=200)
+
+
+def _precheck(actor: Any, form: TellerForm) -> None:
+    """With other fields missing, still check the account number and the amount, so the teller sees every mistake
+    at once instead of one after the other."""
+    data = form.data
+    number = "".join(str(data.get("account", "")).split())
+    currency = "CNY"
+    if number and not data.get("account_id") and "account" not in form.errors:
+        try:
+            currency = selectors.account_by_number(actor, number).currency
+        except DomainError as exc:
+            form.add_error("account", _("%(message)s（错误代码：%(code)s）") % {"message": exc.message, "code": exc.code})
+    if data.get("amount") and "amount" not in form.errors:
+        try:
+            parse_amount(data["amount"], currency)
+        except DomainError as exc:
+            form.add_error("amount", _("%(message)s（错误代码：%(code)s）") % {"message": exc.message, "code": exc.code})
 
 
 @capability_required("ledger.post")

@@ -77,6 +77,10 @@ def movement_details(mv: Any) -> dict[str, Any]:
         "sides": rows, "currency": mv.currency, "amount": format_amount(mv.amount_fen, mv.currency),
         "capital": capital(mv.amount_fen, mv.currency), "memo": mv.memo, "cross_border": mv.cross_border,
         "customer_account": debit if mv.kind != JournalEntry.Kind.CASH_DEPOSIT else credit,
+        # Shown as a warning only: the posting (now or after approval) checks the balance under a lock.
+        "short_of_funds": (debit is not None and debit.kind == Account.Kind.CUSTOMER
+                           and debit.available_fen < mv.amount_fen),
+        "available": format_amount(debit.available_fen, debit.currency) if debit is not None else "",
     }
 
 
@@ -93,10 +97,30 @@ def entry_voucher(actor: Any, entry_id: int) -> dict[str, Any]:
     entry = selectors.entry_get(actor, entry_id)
     legs = list(Posting.objects.filter(entry=entry).select_related("account", "account__customer", "account__product"))
     customer_legs = [p for p in legs if p.account.kind == Account.Kind.CUSTOMER]
-    return {"entry": entry, "legs": legs, "customer_legs": customer_legs,
-            "capital": capital(entry.amount_fen, entry.currency),
-            "debit_holder": holder_label(entry.debit_account) if entry.debit_account.kind == Account.Kind.CUSTOMER else "",
-            "credit_holder": holder_label(entry.credit_account) if entry.credit_account.kind == Account.Kind.CUSTOMER else ""}
+    accounts = {p.account_id: p.account for p in legs}
+    debit, credit = accounts.get(entry.debit_account_id), accounts.get(entry.credit_account_id)
+
+    def party(label: str, acc: Account | None) -> tuple[str, str, bool, str, str]:
+        """(label, account, is an account number, "户名", holder) for one line of the voucher."""
+        if acc is not None and acc.kind == Account.Kind.CUSTOMER:
+            return label, acc.masked_number, True, _("户名"), holder_label(acc)
+        name = _("现金") if acc is not None and acc.internal_code == Account.Internal.CASH else (
+            acc.get_internal_code_display() if acc else "—")
+        return label, name, False, "", ""
+
+    K = JournalEntry.Kind
+    if entry.kind == K.CASH_DEPOSIT:
+        lines = [party(_("存入账户"), credit), (_("交易方式"), _("现金存入"), False, "", "")]
+    elif entry.kind == K.CASH_WITHDRAWAL:
+        lines = [party(_("支取账户"), debit), (_("交易方式"), _("现金支取"), False, "", "")]
+    elif entry.kind == K.OUTWARD:
+        payee = f"{masking.mask_name(entry.counterparty_name)} {masking.mask_card(entry.counterparty_account)}"
+        bank = entry.counterparty_bank + (f"（{entry.counterparty_country}）" if entry.cross_border else "")
+        lines = [party(_("付款账户"), debit), (_("收款银行"), bank, False, _("收款人"), payee)]
+    else:
+        lines = [party(_("付款账户"), debit), party(_("收款账户"), credit)]
+    return {"entry": entry, "legs": legs, "customer_legs": customer_legs, "lines": lines,
+            "capital": capital(entry.amount_fen, entry.currency)}
 
 
 def recent_postings(account: Account, n: int = 20) -> list[Posting]:
@@ -125,6 +149,8 @@ def annotate_rows(account: Account, rows: list[Posting]) -> None:
             p.counterparty = ""
         elif other.kind == Account.Kind.CUSTOMER:
             p.counterparty = f"{other.masked_number} {holder_label(other)}"
+        elif other.internal_code == Account.Internal.CASH:
+            p.counterparty = _("现金")
         else:
             p.counterparty = other.get_internal_code_display()
         p.is_reversed = e.pk in reversed_ids
