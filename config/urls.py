@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("bankcrm.approvals.urls")),
     path("", include("bankcrm.customers.urls")),
     path("", include("bankcrm.ledger.urls")),
+    path("", include("bankcrm.ledger.setup_urls")),
     path("", include("bankcrm.core.urls")),
 ]
 

@@ -2,12 +2,13 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from bankcrm.core.access import ADMIN, APPROVE, MONEY, WRITE, capability
+from bankcrm.core.access import ADMIN, ALL_ROLES, APPROVE, MONEY, WRITE, capability
 from bankcrm.core.access import Role as R
 
 LEDGER_READERS = {R.CUSTOMER_MANAGER, R.OPERATIONS_MANAGER, R.RISK_MANAGER, R.COMPLIANCE_MANAGER, R.BRANCH_SUPERVISOR}
 
 capability("ledger.view", LEDGER_READERS, label=_("查看账户与交易"))
+capability("ledger.view_setup", ALL_ROLES, label=_("查看产品、利率与限额"))
 capability("ledger.view_internal", {R.OPERATIONS_MANAGER, R.BRANCH_SUPERVISOR, R.RISK_MANAGER, R.COMPLIANCE_MANAGER},
            label=_("查看内部账户与尾箱"))
 capability("ledger.open_account", {R.OPERATIONS_MANAGER, R.BRANCH_SUPERVISOR}, {WRITE}, _("开立账户"))

@@ -9,4 +9,4 @@ class LedgerConfig(AppConfig):
     def ready(self) -> None:
         # policy, audit verbs, approvable actions, outbox consumers, demo seeders, periodic jobs; web: inbox provider,
         # navigation entries, customer-360 panel
-        from . import access_policy, approvable, audit_verbs, consumers, demo, inbox, jobs, nav, panels  # noqa: F401
+        from . import access_policy, approvable, audit_verbs, consumers, demo, inbox, jobs, nav, panels, setup_views  # noqa: F401

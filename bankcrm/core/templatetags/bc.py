@@ -79,3 +79,19 @@ def name_for(value: str | None, user: Any) -> str:
     if getattr(user, "sees_masked_names", True):
         return masking.mask_name(value)
     return value or ""
+
+
+@register.filter
+def bp_percent(value: int | None) -> str:
+    """Basis points as a percentage: 135 → '1.35%'."""
+    if value is None:
+        return ""
+    return f"{int(value) / 100:.2f}%"
+
+
+@register.filter
+def micro_rate(value: int | None) -> str:
+    """A rate stored ×10⁶: 7120000 → '7.120000'."""
+    if value is None:
+        return ""
+    return f"{int(value) / 1_000_000:.6f}"
