@@ -52,3 +52,21 @@ def test_limit_change_goes_to_approval_and_operations_cannot_request_it(bank, sh
                                                                 "per_txn": "1000", "per_day": "5000", "reason": "风险提示"})
     assert r.status_code == 302
     assert PendingAction.objects.filter(action_code="ledger.limit", status="pending").count() == 1
+
+
+def test_rates_through_the_api(bank, shelf):
+    import json
+
+    admin = login_client(bank.admin)
+    r = admin.post("/api/v1/ledger/fx-rates/", data=json.dumps({"currency": "USD", "rate_micro": 7_100_000,
+                                                                "effective_date": "2026-12-02"}),
+                   content_type="application/json")
+    assert r.status_code == 201, r.content
+    assert login_client(bank.cm_a1).get("/api/v1/ledger/fx-rates/").json()[0]["rate_micro"] == 7_100_000
+    t3y = Product.objects.get(code="T-3Y")
+    r = admin.post(f"/api/v1/ledger/products/{t3y.pk}/rates/", data={"rate_bp": 175, "effective_from": "2026-12-02"},
+                   content_type="application/json")
+    assert r.status_code == 201
+    r = login_client(bank.om_a1).post(f"/api/v1/ledger/products/{t3y.pk}/rates/",
+                                      data={"rate_bp": 1, "effective_from": "2026-12-02"}, content_type="application/json")
+    assert r.status_code == 403

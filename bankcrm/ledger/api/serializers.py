@@ -158,3 +158,14 @@ class StatementSerializer(serializers.Serializer):
     credits_fen = serializers.IntegerField()
     debits_fen = serializers.IntegerField()
     rows = StatementRowSerializer(many=True)
+
+
+class FxRateSerializer(serializers.Serializer):
+    currency = serializers.ChoiceField(choices=[("USD", "USD")])
+    rate_micro = serializers.IntegerField(min_value=1, help_text="1 外币折合人民币 ×10⁶（7.12 → 7120000）")
+    effective_date = serializers.DateField()
+
+
+class ProductRateSerializer(serializers.Serializer):
+    rate_bp = serializers.IntegerField(min_value=0, max_value=10_000, help_text="年利率，基点（1.35% → 135）")
+    effective_from = serializers.DateField()

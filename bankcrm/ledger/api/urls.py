@@ -16,4 +16,6 @@ urlpatterns = [
     path("ledger/transactions/<str:ref>/reverse/", v.TransactionReverse.as_view(), name="api-ledger-reverse"),
     path("ledger/cash-counts/", v.CashCountCreate.as_view(), name="api-ledger-cash-counts"),
     path("ledger/limits/", v.LimitListChange.as_view(), name="api-ledger-limits"),
+    path("ledger/fx-rates/", v.FxRateListSet.as_view(), name="api-ledger-fx-rates"),
+    path("ledger/products/<int:pk>/rates/", v.ProductRateSet.as_view(), name="api-ledger-product-rates"),
 ]

@@ -16,11 +16,11 @@ from rest_framework.views import APIView
 from bankcrm.core import logs
 from bankcrm.core.api import idempotent
 from bankcrm.core.api.base import ERRORS, HasCapability
-from bankcrm.core.errors import ValidationFailed
+from bankcrm.core.errors import NotFound, ValidationFailed
 from bankcrm.core.money import parse_amount
 from bankcrm.core.transactions import entrypoint
 from bankcrm.ledger import selectors, services
-from bankcrm.ledger.models import Account, LimitRule
+from bankcrm.ledger.models import Account, FxRate, LimitRule, Product
 
 from .serializers import (
     AccountOpenSerializer,
@@ -30,10 +30,12 @@ from .serializers import (
     CloseSerializer,
     CommandResultSerializer,
     EntrySerializer,
+    FxRateSerializer,
     LedgerReasonSerializer,
     LimitChangeSerializer,
     LimitSerializer,
     MovementSerializer,
+    ProductRateSerializer,
     ProductSerializer,
     StatementSerializer,
 )
@@ -317,3 +319,35 @@ class LimitListChange(generics.ListAPIView):
             return 202, services.limit_change_request(actor=request.user, **d)
 
         return idempotent.respond(request, scope="ledger.limits", body=d, execute=execute)
+
+
+class FxRateListSet(APIView):
+    permission_classes = [HasCapability]
+    capabilities = {"GET": "ledger.view_setup", "POST": "ledger.manage_products"}
+
+    @extend_schema(responses={200: FxRateSerializer(many=True), **ERRORS}, operation_id="ledger_fx_rates_list")
+    def get(self, request: Request) -> Response:
+        rows = FxRate.objects.order_by("-effective_date", "currency")[:100]
+        return Response(FxRateSerializer(rows, many=True).data)
+
+    @extend_schema(request=FxRateSerializer, responses={201: FxRateSerializer, **ERRORS}, operation_id="ledger_fx_rates_set")
+    def post(self, request: Request) -> Response:
+        s = FxRateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        row = entrypoint(services.fx_rate_set)(actor=request.user, **s.validated_data)
+        return Response(FxRateSerializer(row).data, status=201)
+
+
+class ProductRateSet(APIView):
+    permission_classes = [HasCapability]
+    capability = "ledger.manage_products"
+
+    @extend_schema(request=ProductRateSerializer, responses={201: ProductRateSerializer, **ERRORS})
+    def post(self, request: Request, pk: int) -> Response:
+        s = ProductRateSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        product = Product.objects.filter(pk=pk).exclude(kind="internal").first()
+        if product is None:
+            raise NotFound("product_not_found", _("产品不存在"))
+        row = entrypoint(services.product_rate_set)(actor=request.user, product=product, **s.validated_data)
+        return Response(ProductRateSerializer(row).data, status=201)
