@@ -231,3 +231,32 @@ def test_scope_customer_manager_sees_only_their_customers_accounts(led, bank):
     for who in (bank.cm_a1, bank.consultant, bank.intern):  # no money movement for them
         with pytest.raises(PermissionDenied):
             services.movement_request(actor=who, mv=mv)
+
+
+def test_demand_interest_posts_on_the_quarterly_settlement_day_only(led, bank):
+    from datetime import date
+
+    fund(led.zhang_cny, 36_000_000, teller=bank.om_a1)
+    Account.objects.filter(pk=led.zhang_cny.pk).update(accrued_interest_micro=123_456_789)
+    assert services.interest_post(today=date(2026, 12, 19)) == 0
+    assert services.interest_post(today=date(2026, 12, 20)) == 1
+    acc = Account.objects.get(pk=led.zhang_cny.pk)
+    assert acc.balance_fen == 36_000_123 and acc.accrued_interest_micro == 456_789
+    assert services.interest_post(today=date(2026, 12, 20)) == 0  # nothing left to post: idempotent
+
+
+def test_usd_amounts_are_compared_to_the_threshold_in_cny(led, bank):
+    usd = Product.objects.get(code="D-USD")
+    acc = services.account_open(actor=bank.om_a1, customer_id=led.zhang.pk, product_id=usd.pk)
+    services.cash_box_open(actor=bank.om_a1, currency="USD")
+    services._INTERNAL_IDS.clear()
+    small = services.cash_deposit_movement(actor=bank.om_a1, account_id=acc.pk, amount_fen=700_000)  # USD 7,000
+    big = services.cash_deposit_movement(actor=bank.om_a1, account_id=acc.pk, amount_fen=800_000)  # ≈ CNY 56,960
+    with transaction.atomic():
+        assert services.movement_request(actor=bank.om_a1, mv=small)["status"] == "posted"
+    with transaction.atomic():
+        assert services.movement_request(actor=bank.om_a1, mv=big)["status"] == "pending_approval"
+    mixed = services.Movement(kind="cash_in", amount_fen=1, currency="CNY", debit_id=led.box.pk, credit_id=acc.pk)
+    with pytest.raises(RuleViolation) as e, transaction.atomic():
+        services.post(mixed, maker=bank.om_a1)
+    assert e.value.code == "currency_mismatch"
