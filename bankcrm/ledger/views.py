@@ -185,10 +185,13 @@ def teller_result(request: HttpRequest, key: str) -> HttpResponse:
         from bankcrm.approvals import selectors as approval_selectors
 
         try:
-            ctx["pa"] = approval_selectors.approval_get(request.user, answer.get("approval_id"))
+            pa = approval_selectors.approval_get(request.user, answer.get("approval_id"))
         except NotFound:
-            ctx["pa"] = None
+            pa = None
+        ctx["pa"] = pa
         ctx["capital"] = web_support.capital(int(answer.get("amount_fen", 0)), answer.get("currency", "CNY"))
+        if pa is not None and pa.status == "executed" and (pa.result or {}).get("entry_id"):
+            ctx.update(web_support.entry_voucher(request.user, pa.result["entry_id"]))  # approved since: the voucher
     return render(request, "ledger/teller_result.html", ctx)
 
 

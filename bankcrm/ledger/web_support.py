@@ -96,7 +96,11 @@ def entry_voucher(actor: Any, entry_id: int) -> dict[str, Any]:
     """A posted entry as its voucher shows it (both accounts masked, the customer's balance after the posting)."""
     entry = selectors.entry_get(actor, entry_id)
     legs = list(Posting.objects.filter(entry=entry).select_related("account", "account__customer", "account__product"))
-    customer_legs = [p for p in legs if p.account.kind == Account.Kind.CUSTOMER]
+    # The balance after the posting is shown for the customer served at the counter only (the payer, or the
+    # depositor), never for the beneficiary of a transfer.
+    served = entry.credit_account_id if entry.kind in (JournalEntry.Kind.CASH_DEPOSIT, JournalEntry.Kind.OPENING) \
+        else entry.debit_account_id
+    customer_legs = [p for p in legs if p.account.kind == Account.Kind.CUSTOMER and p.account_id == served]
     accounts = {p.account_id: p.account for p in legs}
     debit, credit = accounts.get(entry.debit_account_id), accounts.get(entry.credit_account_id)
 
