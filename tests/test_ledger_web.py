@@ -160,7 +160,10 @@ def test_a_large_internal_transfer_waits_for_a_second_person_then_posts_once(led
     sup.post(reverse("approvals:decide", args=[pa.pk, "approve"]))
     assert PendingAction.objects.get(pk=pa.pk).status == "executed"
     assert bal(led.zhang_cny) == 5_000_000 and bal(led.li_cny) == 5_000_000
-    assert "已通过并执行" in text(om.get(reverse("ledger:teller_result", args=[key])))
+    after = text(om.get(reverse("ledger:teller_result", args=[key])))
+    assert "已通过并执行" in after and "已复核并记账" in after and 'data-testid="voucher"' in after
+    assert JournalEntry.objects.get(kind="internal").txn_no in after and "50,000.00" in after
+    assert after.count('data-testid="balance-after"') == 1  # the payer's balance only, not the beneficiary's
 
 
 def test_outward_cross_border_transfer_shows_the_payee_masked(led):

@@ -108,7 +108,12 @@ def test_large_transfer_waits_for_a_second_operations_manager(live_server, trans
     entry = JournalEntry.objects.get(kind="internal")
     assert (entry.maker_id, entry.checker_id, entry.amount_fen) == (bank.om_a1.pk, checker.pk, 5_000_000)
 
-    # Back to the maker: the result, the balance and the statement show the posting.
+    # Back to the maker: the result now carries the voucher; the balance and the statement show the posting.
+    page.reload()
+    page.wait_for_selector("[data-testid=voucher]")
+    assert entry.txn_no in page.inner_text("[data-testid=voucher]")
+    assert "OM003" in page.inner_text("[data-testid=voucher]")
+    shot(page, "ledger-approved-voucher")
     page.goto(base + f"/ledger/accounts/{led.zhang_cny.pk}/")
     assert page.inner_text("[data-testid=account-balance]").strip() == "CNY 70,000.00"
     page.click("[data-testid=statement-link]")
