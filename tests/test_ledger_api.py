@@ -166,3 +166,27 @@ def test_a_transfer_takes_at_most_twelve_statements(led, bank):
     statements = [q["sql"].split()[0].upper() for q in ctx.captured_queries]
     work = [s for s in statements if s not in ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT")]
     assert len(work) + 2 <= 12, statements
+
+
+def test_the_api_takes_only_full_account_numbers_for_the_beneficiary(led, bank):
+    fund(led.zhang_cny, 1_000_000, teller=bank.om_a1)
+    om = login_client(bank.om_a1)
+    wrong_digit = led.wang_cny.number[:-1] + str((int(led.wang_cny.number[-1]) + 1) % 10)
+    for probe in (str(led.wang_cny.pk), "", wrong_digit):
+        r = _post(om, "/api/v1/ledger/transactions/", {"kind": "internal", "account": str(led.zhang_cny.pk),
+                                                       "to_account": probe, "amount": "1"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_account_number", probe
+    r = _post(om, "/api/v1/ledger/transactions/", {"kind": "internal", "account": str(led.zhang_cny.pk),
+                                                   "to_account": led.wang_cny.number, "amount": "1"})
+    assert r.status_code == 201
+
+
+def test_a_large_movement_that_cannot_succeed_is_refused_before_approval(led, bank):
+    from bankcrm.approvals.models import PendingAction
+
+    fund(led.zhang_cny, 500_000, teller=bank.om_a1)
+    om = login_client(bank.om_a1)
+    r = _post(om, "/api/v1/ledger/transactions/", {"kind": "internal", "account": str(led.zhang_cny.pk),
+                                                   "to_account": led.li_cny.number, "amount": "60000"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "insufficient_funds"
+    assert not PendingAction.objects.filter(action_code="ledger.post").exists()

@@ -44,9 +44,9 @@ def _endpoints(led, bank):
             actor=bank.om_a1, from_account_id=led.zhang_cny.pk, to_account_id=led.li_cny.pk, amount_fen=7_000_000))
     tx = "/api/v1/ledger/transactions/"
     return [
-        ("transfer", bank.om_a1, tx, {"kind": "internal", "account": str(led.zhang_cny.pk), "to_account": str(led.li_cny.pk),
+        ("transfer", bank.om_a1, tx, {"kind": "internal", "account": str(led.zhang_cny.pk), "to_account": led.li_cny.number,
                                       "amount": "100.00"},
-         {"kind": "internal", "account": str(led.zhang_cny.pk), "to_account": str(led.li_cny.pk), "amount": "100.01"}),
+         {"kind": "internal", "account": str(led.zhang_cny.pk), "to_account": led.li_cny.number, "amount": "100.01"}),
         ("cash_in", bank.om_a1, tx, {"kind": "cash_in", "account": led.li_cny.number, "amount": "10"},
          {"kind": "cash_in", "account": led.li_cny.number, "amount": "11"}),
         ("cash_out", bank.om_a1, tx, {"kind": "cash_out", "account": str(led.zhang_cny.pk), "amount": "10"},

@@ -44,13 +44,13 @@ def account_for_transfer_target(value: Any) -> Account:
     its masked number and holder's surname on the confirmation)."""
     qs = Account.objects.select_related("customer").filter(kind=Account.Kind.CUSTOMER)
     acc = None
-    text = str(value or "").strip()
+    text = "".join(str(value or "").split())
     if len(text) == 19:
         if not rules.valid_account_number(text):
-            raise ValidationFailed("invalid_account_number", _("转入账号校验位不正确"),
+            raise ValidationFailed("invalid_account_number", _("转入账号应为 19 位且校验位正确"),
                                    fields={"credit_account": [_("请核对转入账号")]})
         acc = qs.filter(number_bidx=crypto.blind_index(text, "ledger.account_number")).first()
-    elif text.isdigit():
+    elif text.isdigit():  # an id from our own code; the web form and the API accept only full numbers
         acc = qs.filter(pk=int(text)).first()
     if acc is None or acc.status == Account.Status.CLOSED:
         raise NotFound("account_not_found", _("转入账户不存在或已销户"), fields={"credit_account": [_("转入账户不存在")]})

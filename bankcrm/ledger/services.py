@@ -261,6 +261,18 @@ def _check_can_move(acc: Account, side: str, kind: str) -> None:
         raise RuleViolation("account_frozen", _("账户已冻结，只能存入不能支取"))
 
 
+def _balance_after(acc: Account, side: str, amount: int) -> int:
+    """The balance after this leg; refuses to go below the overdraft limit (internal clearing may run either way)."""
+    bal = acc.balance_fen + _delta(acc, side, amount)
+    if not acc.allow_negative and bal < -acc.overdraft_limit_fen:
+        if acc.kind == A.Kind.INTERNAL and acc.internal_code == A.Internal.CASH:
+            raise RuleViolation("cash_box_insufficient", _("尾箱现金不足"))
+        raise RuleViolation("insufficient_funds", _("可用余额不足（可用 %(a)s 元）") % {
+            "a": format_amount(acc.balance_fen + acc.overdraft_limit_fen, acc.currency)},
+            available_fen=acc.balance_fen + acc.overdraft_limit_fen)
+    return bal
+
+
 def _limits(*, debit: Account, mv: Movement, today: date, cny: int) -> None:
     """Per-transaction and per-day limits on customer debits, by channel and customer type (CNY equivalent)."""
     if debit.kind != A.Kind.CUSTOMER or mv.kind not in (K.CASH_WITHDRAWAL, K.INTERNAL, K.OUTWARD):
@@ -321,16 +333,8 @@ def post(mv: Movement, *, maker: Any, checker: Any = None, approval_id: int | No
                 raise RuleViolation("currency_mismatch", _("账户币种与交易币种不一致"))
         _check_can_move(debit, A.Side.DEBIT, mv.kind)
         _check_can_move(credit, A.Side.CREDIT, mv.kind)
-        new = {}
-        for acc, side in ((debit, A.Side.DEBIT), (credit, A.Side.CREDIT)):
-            bal = acc.balance_fen + _delta(acc, side, mv.amount_fen)
-            if not acc.allow_negative and bal < -acc.overdraft_limit_fen:
-                if acc.kind == A.Kind.INTERNAL and acc.internal_code == A.Internal.CASH:
-                    raise RuleViolation("cash_box_insufficient", _("尾箱现金不足"))
-                raise RuleViolation("insufficient_funds", _("可用余额不足（可用 %(a)s 元）") % {
-                    "a": format_amount(acc.balance_fen + acc.overdraft_limit_fen, acc.currency)},
-                    available_fen=acc.balance_fen + acc.overdraft_limit_fen)
-            new[acc.id] = bal
+        new = {acc.id: _balance_after(acc, side, mv.amount_fen)
+               for acc, side in ((debit, A.Side.DEBIT), (credit, A.Side.CREDIT))}
         cny = mv.amount_fen if mv.currency == "CNY" else to_cny(mv.amount_fen, mv.currency)
         _limits(debit=debit, mv=mv, today=today, cny=cny)
         now = timezone.now()
@@ -405,12 +409,31 @@ def movement_request(*, actor: Any, mv: Movement, reason: str = "") -> dict[str,
     idempotency record stores)."""
     access.require(actor, "ledger.post")
     if needs_approval(mv.amount_fen, mv.currency):
+        precheck(mv)
         pa = approvals.approval_submit(actor=actor, action_code="ledger.post", payload=mv.payload(),
                                        summary=describe_movement(mv), reason=reason, dedupe=False)
         return {"status": "pending_approval", "approval_id": pa.pk, "expires_at": pa.expires_at.isoformat(),
                 "amount_fen": mv.amount_fen, "currency": mv.currency}
     entry = post(mv, maker=actor)
     return entry_answer(entry)
+
+
+def precheck(mv: Movement) -> None:
+    """Before asking a second person: the rules `post` will apply, read without locks, so that a movement that
+    cannot succeed now is refused at once instead of failing at approval (where every rule is checked again)."""
+    accounts = {a.id: a for a in Account.objects.only(*LOCK_FIELDS).filter(id__in=[mv.debit_id, mv.credit_id])}
+    debit, credit = accounts.get(mv.debit_id), accounts.get(mv.credit_id)
+    if debit is None or credit is None:
+        raise NotFound("account_not_found", _("账户不存在"))
+    _check_can_move(debit, A.Side.DEBIT, mv.kind)
+    _check_can_move(credit, A.Side.CREDIT, mv.kind)
+    for acc, side in ((debit, A.Side.DEBIT), (credit, A.Side.CREDIT)):
+        _balance_after(acc, side, mv.amount_fen)
+    if debit.kind == A.Kind.CUSTOMER and mv.kind in (K.CASH_WITHDRAWAL, K.INTERNAL, K.OUTWARD):
+        rule = LimitRule.objects.filter(channel=mv.channel, customer_kind=_customer_kind(debit.customer_id)).first()
+        if rule is not None and to_cny(mv.amount_fen, mv.currency) > rule.per_txn_fen:
+            raise RuleViolation("limit_per_transaction", _("超过单笔限额（%(l)s 元）") % {
+                "l": format_amount(rule.per_txn_fen)}, limit_fen=rule.per_txn_fen)
 
 
 def entry_answer(entry: JournalEntry) -> dict[str, Any]:

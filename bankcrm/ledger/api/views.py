@@ -19,7 +19,7 @@ from bankcrm.core.api.base import ERRORS, HasCapability
 from bankcrm.core.errors import NotFound, ValidationFailed
 from bankcrm.core.money import parse_amount
 from bankcrm.core.transactions import entrypoint
-from bankcrm.ledger import selectors, services
+from bankcrm.ledger import rules, selectors, services
 from bankcrm.ledger.models import Account, FxRate, LimitRule, Product
 
 from .serializers import (
@@ -214,8 +214,9 @@ def movement_from(actor, d: dict) -> services.Movement:
         return services.cash_withdrawal_movement(actor=actor, account_id=account, amount_fen=amount, memo=d["memo"],
                                                  channel=channel)
     if d["kind"] == "internal":
-        if not d["to_account"]:
-            raise ValidationFailed("to_account_required", _("请填写转入账户"), fields={"to_account": [_("必填")]})
+        if not rules.valid_account_number("".join(d["to_account"].split())):  # full numbers only: ids are not probed
+            raise ValidationFailed("invalid_account_number", _("转入账号应为 19 位且校验位正确"),
+                                   fields={"to_account": [_("请核对转入账号")]})
         return services.internal_transfer_movement(actor=actor, from_account_id=account, to_account_id=d["to_account"],
                                                    amount_fen=amount, memo=d["memo"], channel=channel)
     return services.outward_transfer_movement(
