@@ -7,7 +7,7 @@
 - P4 search: the one search box (`selectors.search_results`, what the search page calls: scoped, decrypting the
   page it shows) against the best hand-written SQL on the same indexes, p95 per kind of query over the imported
   customers, and EXPLAIN of every query kind (does each plan use an index?). Exact keys run SQL compiled once per
-  actor and kind of key (ADR 0009); `subject_cold` is the p95 of the same searches with that cache emptied before
+  actor and kind of key (ADR 0010); `subject_cold` is the p95 of the same searches with that cache emptied before
   each one, the cost of an actor's first search of a kind, reported beside the ratio and not in it.
 """
 

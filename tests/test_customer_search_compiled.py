@@ -1,4 +1,4 @@
-"""The search page's compiled searches (selectors.search_results, ADR 0009) answer exactly what the scoped queryset
+"""The search page's compiled searches (selectors.search_results, ADR 0010) answer exactly what the scoped queryset
 answers, for every actor and every kind of key, follow scope changes at once, and load a page in one query."""
 
 from __future__ import annotations

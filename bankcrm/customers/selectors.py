@@ -134,7 +134,7 @@ def _with_page_columns(qs: QuerySet[Customer]) -> QuerySet[Customer]:
 def search_results(actor: Any, q: str) -> QuerySet[Customer] | CompiledResults:
     """The rows of the search page (``_with_page_columns`` of ``search``), for a paginator: ``count()``, slices,
     iteration. A key (customer number, identity number, mobile or its last four digits, name, pinyin) comes as
-    ``CompiledResults``: the same SQL, compiled once per actor and kind of key and then only executed (ADR 0009).
+    ``CompiledResults``: the same SQL, compiled once per actor and kind of key and then only executed (ADR 0010).
     An empty box and free text stay querysets."""
     kind, args = _classify(q)
     if kind in COMPILED_KINDS:
