@@ -257,3 +257,14 @@ def test_further_contacts_are_encrypted_masked_and_revealable(bank, zhang):
     services.contact_end(actor=bank.cm_a1, customer_id=zhang.pk, contact_id=cp.pk)
     with pytest.raises(NotFound):
         services.customer_reveal(actor=bank.cm_a1, customer_id=zhang.pk, field=f"contact_{cp.pk}", reason="再看")
+
+
+def test_an_eleven_digit_mobile_is_searched_as_a_mobile_even_when_its_luhn_digit_is_valid(bank):
+    from bankcrm.core.identifiers import luhn_ok
+
+    body = "1381234567"
+    mobile = next(body + d for d in "0123456789" if luhn_ok(body + d))  # passes the customer-number check digit
+    c = services.customer_register(actor=bank.cm_a1, kind="person", name="钱多多", id_type="resident_id",
+                                   id_number=ric(born="19900101", seq="077"), mobile=mobile)
+    assert [x.pk for x in selectors.search(bank.cm_a1, mobile)] == [c.pk]
+    assert [x.pk for x in selectors.search(bank.cm_a1, c.customer_no)] == [c.pk]

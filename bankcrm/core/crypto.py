@@ -93,11 +93,11 @@ def ensure_keys_file(path: Path | None = None) -> bool:
 
 
 def keyring() -> KeyRing:
-    path = Path(settings.BANKCRM_KEYS_FILE)
-    key = str(path)
+    key = str(settings.BANKCRM_KEYS_FILE)
     ring = _cache.get(key)
-    if ring is not None:
+    if ring is not None:  # the hot path: no Path object per decrypted value
         return ring
+    path = Path(key)
     with _lock:
         if key not in _cache:
             if not path.exists():

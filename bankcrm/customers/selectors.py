@@ -60,7 +60,10 @@ def _classify(q: str) -> tuple[str, tuple[str, ...]]:
     if not q:
         return "all", ()
     compact = re.sub(r"[\s-]", "", q)
-    if compact.isdigit() and rules.customer_no_valid(compact):
+    # Customer numbers are '1' + a 9-digit sequence + a check digit, so they start with '10', '11' or '12' until the
+    # sequence passes 300 million; mainland mobiles start with 13–19. An 11-digit number is read as a mobile when it
+    # looks like one, whatever its Luhn digit happens to be.
+    if compact.isdigit() and rules.customer_no_valid(compact) and not re.fullmatch(r"1[3-9]\d{9}", compact):
         return "customer_no", (compact,)
     if re.fullmatch(r"\d{17}[\dXx]", compact) or re.fullmatch(r"[0-9A-HJ-NPQRTUWXY]{18}", compact.upper()):
         return "id_number", (crypto.blind_index(compact.upper(), "customer.id_number"),)
