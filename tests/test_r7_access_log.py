@@ -21,6 +21,12 @@ def test_every_read_path_is_logged(bank):
     cm, sup = login_client(bank.cm_a1), login_client(bank.supervisor_a)
     req = dsr.dsr_open(actor=bank.cm_a1, customer_id=c.pk, kind="access", channel="branch")
     exp = exports.export_request_unmasked(actor=bank.supervisor_a, query="", reason="抽查")
+    from bankcrm.ledger import services as ledger
+    from bankcrm.ledger.models import Product
+
+    ledger.ledger_bootstrap(actor=bank.admin)
+    acc = ledger.account_open(actor=bank.om_a1, customer_id=c.pk, product_id=Product.objects.get(code="D-CNY").pk)
+    om = login_client(bank.om_a1)
     approval_approve(actor=bank.compliance, pending_id=PendingAction.objects.get(action_code=exports.ACTION).pk)
     paths = {
         "html.list": lambda: cm.get(reverse("customers:list") + "?q=qdd"),
@@ -35,6 +41,14 @@ def test_every_read_path_is_logged(bank):
         "export.masked": lambda: sup.post(reverse("customers:export"), {"q": ""}),
         "export.unmasked": lambda: sup.post(reverse("customers:export_download", args=[exp.pk])),
         "dsr.copy": lambda: cm.post(reverse("customers:dsr_download", args=[c.pk, req.pk])),
+        "print.detail": lambda: cm.get(reverse("customers:print", args=[c.pk])),
+        "ledger.account": lambda: om.get(reverse("ledger:account", args=[acc.pk])),
+        "ledger.statement": lambda: om.get(reverse("ledger:statement", args=[acc.pk])),
+        "ledger.statement_xlsx": lambda: om.post(reverse("ledger:statement_export", args=[acc.pk, "xlsx"])),
+        "ledger.statement_pdf": lambda: om.post(reverse("ledger:statement_export", args=[acc.pk, "pdf"])),
+        "api.ledger_accounts": lambda: om.get(f"/api/v1/ledger/accounts/?customer={c.pk}"),
+        "api.ledger_account": lambda: om.get(f"/api/v1/ledger/accounts/{acc.pk}/"),
+        "api.ledger_statement": lambda: om.get(f"/api/v1/ledger/accounts/{acc.pk}/statement/"),
     }
     missing = []
     for name, call in paths.items():
