@@ -291,3 +291,48 @@ def check_restored_copy(db_name: str, keys_file: str, hot_ids: list, results) ->
     out["hot_total"] = sum(Account.objects.filter(id__in=hot_ids).values_list("balance_fen", flat=True))
     connection.close()
     results.put(out)
+
+
+# ---- Ledger maker-checker (tests/test_r5_ledger_makerchecker.py) -------------------------------------------------
+def approve_ledger_items(idx: int, checker_id: int, ids: list, db_name: str, keys_file: str, start, results,
+                         unlocked: bool = False) -> None:
+    """R5 checker: approve each pending ledger item in ``ids`` in its own durable transaction, as the approval view
+    does, once every checker is ready (``start``: a Barrier). Reports which items this checker executed and every
+    outcome by code. ``unlocked``: the broken variant that reads the pending item without its row lock (naive
+    read-check-write)."""
+    _setup(db_name, keys_file)
+    import time
+    from collections import Counter
+
+    from django.db import DatabaseError, connection
+
+    from bankcrm.approvals import services
+    from bankcrm.approvals.models import PendingAction
+    from bankcrm.core.errors import DomainError
+    from bankcrm.core.transactions import entrypoint
+    from bankcrm.org.models import Staff
+
+    if unlocked:
+
+        def unlocked_get(actor, pending_id):
+            pa = PendingAction.objects.visible_to(actor).get(pk=pending_id)
+            time.sleep(0.1)  # the other checker reads 'pending' too
+            return pa
+
+        services._get_locked = unlocked_get
+    checker = Staff.objects.select_related("branch").get(pk=checker_id)
+    executed, outcomes = [], Counter()
+    start.wait(120)
+    for pk in ids:
+        try:
+            pa = entrypoint(services.approval_approve)(actor=checker, pending_id=pk)
+            outcomes[pa.status] += 1
+            if pa.status == PendingAction.Status.EXECUTED:
+                executed.append(pk)
+        except DomainError as e:
+            outcomes[e.code] += 1
+        except DatabaseError as e:
+            outcomes[f"db:{type(e).__name__}"] += 1
+            connection.close()
+    connection.close()
+    results.put((idx, {"executed": executed, "outcomes": dict(outcomes)}))
