@@ -260,3 +260,17 @@ def test_usd_amounts_are_compared_to_the_threshold_in_cny(led, bank):
     with pytest.raises(RuleViolation) as e, transaction.atomic():
         services.post(mixed, maker=bank.om_a1)
     assert e.value.code == "currency_mismatch"
+
+
+def test_an_approved_movement_points_to_its_approval_and_a_frozen_account_cannot_be_closed(led, bank):
+    fund(led.zhang_cny, 6_000_000, teller=bank.om_a1)
+    mv = services.internal_transfer_movement(actor=bank.om_a1, from_account_id=led.zhang_cny.pk,
+                                             to_account_id=led.li_cny.pk, amount_fen=5_000_000)
+    with transaction.atomic():
+        answer = services.movement_request(actor=bank.om_a1, mv=mv)
+    pa = approvals.approval_approve(actor=bank.supervisor_a, pending_id=answer["approval_id"])
+    assert JournalEntry.objects.get(pk=pa.result["entry_id"]).approval_id == pa.pk
+    Account.objects.filter(pk=led.li_cny.pk).update(status="frozen")
+    with pytest.raises(RuleViolation) as e:
+        services.account_close_request(actor=bank.om_a1, account_id=led.li_cny.pk, payout="cash", reason="客户申请")
+    assert e.value.code == "account_frozen"

@@ -15,6 +15,7 @@ class ApprovableAction:
     checker_capability: str = "approvals.approve"
     describe: Callable[[dict], list[tuple[str, str]]] | None = None  # human-readable rows of the payload
     conflicts_with_checker: Callable[..., bool] | None = None  # extra segregation rule (e.g. own customer)
+    wants_pending_id: bool = False  # execute() also receives pending_id= (to link what it creates to the approval)
 
 
 ACTIONS: dict[str, ApprovableAction] = {}

@@ -95,7 +95,8 @@ def approval_approve(*, actor: Any, pending_id: int, reason: str = "") -> Pendin
         pa.checker, pa.decided_at, pa.decision_reason = actor, timezone.now(), reason
         try:
             with transaction.atomic():
-                result = action.execute(payload=pa.payload, maker=pa.maker, checker=actor) or {}
+                extra = {"pending_id": pa.pk} if action.wants_pending_id else {}
+                result = action.execute(payload=pa.payload, maker=pa.maker, checker=actor, **extra) or {}
             pa.status, pa.result = S.EXECUTED, audit._jsonable(result)
             verb = "approvals.approved"
         except DomainError as exc:

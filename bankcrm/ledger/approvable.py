@@ -65,7 +65,7 @@ def describe_limit(payload: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 register(ApprovableAction("ledger.post", gettext_lazy("资金交易复核"), services.execute_movement,
-                          checker_capability="ledger.approve", describe=describe_movement))
+                          checker_capability="ledger.approve", describe=describe_movement, wants_pending_id=True))
 register(ApprovableAction("ledger.freeze", gettext_lazy("账户冻结复核"),
                           partial(services.execute_status, action="freeze"), checker_capability="ledger.approve",
                           describe=describe_account))

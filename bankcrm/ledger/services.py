@@ -520,13 +520,13 @@ def reversal_request(*, actor: Any, entry_id: Any, reason: str) -> dict[str, Any
             "amount_fen": mv.amount_fen, "currency": mv.currency}
 
 
-def execute_movement(*, payload: dict[str, Any], maker: Any, checker: Any) -> dict[str, Any]:
+def execute_movement(*, payload: dict[str, Any], maker: Any, checker: Any, pending_id: int | None = None) -> dict[str, Any]:
     """The approval's half: the reviewed payload, every rule checked again now; the maker must still hold the
     capability (a maker who lost the role since submitting cannot have money moved in their name)."""
     access.require(maker, "ledger.reverse" if payload.get("kind") == K.REVERSAL else "ledger.post")
     access.require(checker, "ledger.approve")
     mv = Movement.from_payload(payload)
-    entry = post(mv, maker=maker, checker=checker, approval_id=None)
+    entry = post(mv, maker=maker, checker=checker, approval_id=pending_id)
     return entry_answer(entry)
 
 
@@ -606,6 +606,8 @@ def account_close_request(*, actor: Any, account_id: Any, payout: str, to_accoun
     acc = selectors.account_get(actor, account_id)
     if acc.kind != A.Kind.CUSTOMER or acc.status == A.Status.CLOSED:
         raise RuleViolation("account_state", _("该账户不能销户"))
+    if acc.status == A.Status.FROZEN:
+        raise RuleViolation("account_frozen", _("账户已冻结，须先解冻才能销户"))
     if acc.balance_fen < 0:
         raise RuleViolation("account_overdrawn", _("账户透支未还清，不能销户"))
     payload: dict[str, Any] = {"account_id": acc.pk, "payout": payout, "to_account_id": None,
@@ -637,6 +639,8 @@ def execute_close(*, payload: dict[str, Any], maker: Any, checker: Any) -> dict[
     acc = _locked_account(payload["account_id"])
     if acc.status == A.Status.CLOSED:
         raise RuleViolation("account_state", _("账户已销户"))
+    if acc.status == A.Status.FROZEN:  # a frozen account (e.g. a judicial freeze) is unfrozen first, by its own approval
+        raise RuleViolation("account_frozen", _("账户已冻结，须先解冻才能销户"))
     if acc.balance_fen != payload["balance_fen"]:
         raise RuleViolation("balance_changed", _("提交后账户余额已变化，请重新发起销户"))
     if acc.balance_fen > 0:
