@@ -207,7 +207,7 @@ class LimitRule(models.Model):
         BATCH = "batch", _("批量")
 
     channel = models.CharField(_("渠道"), max_length=8, choices=Channel.choices)
-    customer_kind = models.CharField(_("客户类型"), max_length=8, choices=[("person", _("个人")), ("company", _("单位"))])
+    customer_kind = models.CharField(_("客户类型"), max_length=8, choices=[("person", _("个人客户")), ("company", _("单位客户"))])
     per_txn_fen = models.BigIntegerField(_("单笔限额"))
     per_day_fen = models.BigIntegerField(_("日累计限额"))
     updated_at = models.DateTimeField(auto_now=True)

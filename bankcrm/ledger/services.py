@@ -24,6 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from bankcrm.approvals import services as approvals
 from bankcrm.core import access, audit, context, crypto, outbox, params
@@ -544,10 +545,10 @@ def account_status_request(*, actor: Any, account_id: Any, action: str, reason: 
     expected = A.Status.ACTIVE if action == "freeze" else A.Status.FROZEN
     if acc.status != expected:
         raise RuleViolation("account_state", _("账户当前状态为“%(s)s”，不能%(a)s") % {
-            "s": acc.get_status_display(), "a": _("冻结") if action == "freeze" else _("解冻")})
+            "s": acc.get_status_display(), "a": pgettext("动作", "冻结") if action == "freeze" else pgettext("动作", "解冻")})
     pa = approvals.approval_submit(actor=actor, action_code=f"ledger.{action}", target=acc,
                                    payload={"account_id": acc.pk, "reason": reason.strip()[:200]},
-                                   summary=f"{_('冻结') if action == 'freeze' else _('解冻')} {acc.masked_number}",
+                                   summary=f"{pgettext('动作', '冻结') if action == 'freeze' else pgettext('动作', '解冻')} {acc.masked_number}",
                                    reason=reason)
     return {"status": "pending_approval", "approval_id": pa.pk}
 

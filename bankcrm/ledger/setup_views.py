@@ -58,8 +58,8 @@ class FxForm(forms.Form):
 
 class LimitForm(forms.Form):
     channel = forms.ChoiceField(label=gettext_lazy("渠道"), choices=LimitRule.Channel.choices)
-    customer_kind = forms.ChoiceField(label=gettext_lazy("客户类型"), choices=[("person", gettext_lazy("个人")),
-                                                                         ("company", gettext_lazy("单位"))])
+    customer_kind = forms.ChoiceField(label=gettext_lazy("客户类型"), choices=[("person", gettext_lazy("个人客户")),
+                                                                         ("company", gettext_lazy("单位客户"))])
     per_txn = forms.CharField(label=gettext_lazy("单笔限额（元）"))
     per_day = forms.CharField(label=gettext_lazy("日累计限额（元）"))
     reason = forms.CharField(label=gettext_lazy("调整原因"), max_length=200)
