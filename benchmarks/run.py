@@ -18,13 +18,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432/bankcrm_bench")
+PG_NAME = PG_URL.rsplit("/", 1)[-1].split("?")[0]  # BENCH_PG_URL=…/bankcrm_bench_ledger keeps runs apart
 
 
 def prepare(database: str) -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.bench"}
     if database == "postgresql":
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "DROP DATABASE IF EXISTS bankcrm_bench"], check=True)
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "CREATE DATABASE bankcrm_bench"], check=True)
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {PG_NAME}"], check=True)
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"CREATE DATABASE {PG_NAME}"], check=True)
         env["BENCH_DATABASE_URL"] = PG_URL
     else:
         for suffix in ("", "-wal", "-shm"):
