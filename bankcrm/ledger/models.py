@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from bankcrm.core import access, pii
@@ -96,7 +96,9 @@ class AccountQuerySet(models.QuerySet):
 
         if not getattr(actor, "is_authenticated", False) or not access.can(actor, "ledger.view"):
             return self.none()
-        visible = Q(customer__in=Customer.objects.visible_to(actor).values("pk"))
+        # EXISTS per account row, not "customer IN (every visible customer)": the latter makes PostgreSQL scan the
+        # whole customer table on each account read (149 ms at 200,000 customers, measured for P1).
+        visible = Q(Exists(Customer.objects.visible_to(actor).filter(pk=OuterRef("customer_id"))))
         if access.can(actor, "ledger.view_internal"):
             visible |= Q(kind=Account.Kind.INTERNAL) & access.branch_scope_q(actor, "branch_path")
         return self.filter(visible)

@@ -26,6 +26,18 @@ def account_get(actor: Any, account_id: Any) -> Account:
         raise NotFound("account_not_found", _("账户不存在或不在您的权限范围内")) from None
 
 
+BRIEF_FIELDS = ("id", "kind", "currency", "customer_id", "status", "product__kind")
+
+
+def account_brief(actor: Any, account_id: Any) -> Account:
+    """The few columns a money command needs to build its movement (scope checked; balance and status are read
+    again under lock when posting)."""
+    try:
+        return accounts_visible(actor).select_related("product").only(*BRIEF_FIELDS).get(pk=int(account_id))
+    except (Account.DoesNotExist, ValueError, TypeError):
+        raise NotFound("account_not_found", _("账户不存在或不在您的权限范围内")) from None
+
+
 def account_by_number(actor: Any, number: str) -> Account:
     """Exact look-up through the blind index; a mistyped number is caught by its check digit first."""
     digits = "".join((number or "").split())
@@ -42,7 +54,7 @@ def account_by_number(actor: Any, number: str) -> Account:
 def account_for_transfer_target(value: Any) -> Account:
     """The beneficiary of an internal transfer may be any open customer account of the bank (the teller sees only
     its masked number and holder's surname on the confirmation)."""
-    qs = Account.objects.select_related("customer").filter(kind=Account.Kind.CUSTOMER)
+    qs = Account.objects.only("id", "kind", "currency", "customer_id", "status").filter(kind=Account.Kind.CUSTOMER)
     acc = None
     text = "".join(str(value or "").split())
     if len(text) == 19:
@@ -63,7 +75,8 @@ def customer_accounts(actor: Any, customer_id: int) -> QuerySet[Account]:
 
 def entries_visible(actor: Any) -> QuerySet[JournalEntry]:
     visible = accounts_visible(actor)
-    return JournalEntry.objects.filter(Q(debit_account__in=visible.values("pk")) | Q(credit_account__in=visible.values("pk")))
+    return JournalEntry.objects.filter(Q(Exists(visible.filter(pk=OuterRef("debit_account_id"))))
+                                       | Q(Exists(visible.filter(pk=OuterRef("credit_account_id")))))
 
 
 def entry_get(actor: Any, entry_id: Any) -> JournalEntry:

@@ -204,25 +204,25 @@ class AccountClose(APIView):
 
 def movement_from(actor, d: dict) -> services.Movement:
     account = _account_id(actor, d["account"])
-    acc = selectors.account_get(actor, account)
+    acc = selectors.account_brief(actor, account)  # read once; the movement builders reuse it
     amount = parse_amount(d["amount"], acc.currency)
     channel = "api"
     if d["kind"] == "cash_in":
         return services.cash_deposit_movement(actor=actor, account_id=account, amount_fen=amount, memo=d["memo"],
-                                              channel=channel)
+                                              channel=channel, source=acc)
     if d["kind"] == "cash_out":
         return services.cash_withdrawal_movement(actor=actor, account_id=account, amount_fen=amount, memo=d["memo"],
-                                                 channel=channel)
+                                                 channel=channel, source=acc)
     if d["kind"] == "internal":
         if not rules.valid_account_number("".join(d["to_account"].split())):  # full numbers only: ids are not probed
             raise ValidationFailed("invalid_account_number", _("转入账号应为 19 位且校验位正确"),
                                    fields={"to_account": [_("请核对转入账号")]})
         return services.internal_transfer_movement(actor=actor, from_account_id=account, to_account_id=d["to_account"],
-                                                   amount_fen=amount, memo=d["memo"], channel=channel)
+                                                   amount_fen=amount, memo=d["memo"], channel=channel, source=acc)
     return services.outward_transfer_movement(
         actor=actor, from_account_id=account, amount_fen=amount, bank=d["counterparty_bank"],
         name=d["counterparty_name"], account_no=d["counterparty_account"], cross_border=d["cross_border"],
-        country=d["counterparty_country"], memo=d["memo"], channel=channel)
+        country=d["counterparty_country"], memo=d["memo"], channel=channel, source=acc)
 
 
 class TransactionListCreate(generics.ListAPIView):
