@@ -160,7 +160,7 @@ def test_a_transfer_takes_at_most_twelve_statements(led, bank):
             "memo": "", "counterparty_bank": "", "counterparty_name": "", "counterparty_account": "",
             "cross_border": False, "counterparty_country": "", "reason": ""}
     with CaptureQueriesContext(connection) as ctx:
-        status, answer, _replayed = idempotency.run(
+        _status, answer, _replayed = idempotency.run(
             actor=bank.om_a1, key=uuid.uuid4().hex, scope="ledger.transaction", body=body,
             execute=lambda: (201, services.movement_request(actor=bank.om_a1, mv=movement_from(bank.om_a1, body))))
     assert answer["status"] == "posted"
