@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
-from bankcrm.core import crypto
+from bankcrm.core import compiled, crypto
 from bankcrm.core.errors import NotFound, ValidationFailed
 
 from . import rules
@@ -30,12 +31,25 @@ BRIEF_FIELDS = ("id", "kind", "currency", "customer_id", "status", "product__kin
 
 
 def account_brief(actor: Any, account_id: Any) -> Account:
-    """The few columns a money command needs to build its movement (scope checked; balance and status are read
-    again under lock when posting)."""
+    """The few columns a money command needs to build its movement, scoped like every account read (balance and
+    status are read again under lock when posting). An unsaved Account carrying ``product_kind``; the scoped SQL is
+    compiled once per actor scope (core.compiled)."""
+    from bankcrm.customers.models import CustomerQuerySet
+
+    from .models import AccountQuerySet
+
     try:
-        return accounts_visible(actor).select_related("product").only(*BRIEF_FIELDS).get(pk=int(account_id))
-    except (Account.DoesNotExist, ValueError, TypeError):
-        raise NotFound("account_not_found", _("账户不存在或不在您的权限范围内")) from None
+        key = int(account_id)
+    except (ValueError, TypeError):
+        key = None
+    row = None if key is None else compiled.values_by_key(
+        "ledger.account_brief", compiled.actor_signature(actor, AccountQuerySet.visible_to, CustomerQuerySet.visible_to),
+        Account, lambda k: accounts_visible(actor).filter(pk=k).values_list(*BRIEF_FIELDS), key)
+    if row is None:
+        raise NotFound("account_not_found", _("账户不存在或不在您的权限范围内"))
+    acc = Account(id=row[0], kind=row[1], currency=row[2], customer_id=row[3], status=row[4])
+    acc.product_kind = row[5]
+    return acc
 
 
 def account_by_number(actor: Any, number: str) -> Account:
@@ -54,16 +68,23 @@ def account_by_number(actor: Any, number: str) -> Account:
 def account_for_transfer_target(value: Any) -> Account:
     """The beneficiary of an internal transfer may be any open customer account of the bank (the teller sees only
     its masked number and holder's surname on the confirmation)."""
-    qs = Account.objects.only("id", "kind", "currency", "customer_id", "status").filter(kind=Account.Kind.CUSTOMER)
-    acc = None
     text = "".join(str(value or "").split())
+    where, param = None, None
     if len(text) == 19:
         if not rules.valid_account_number(text):
             raise ValidationFailed("invalid_account_number", _("转入账号应为 19 位且校验位正确"),
                                    fields={"credit_account": [_("请核对转入账号")]})
-        acc = qs.filter(number_bidx=crypto.blind_index(text, "ledger.account_number")).first()
+        where, param = "number_bidx = %s", crypto.blind_index(text, "ledger.account_number")
     elif text.isdigit():  # an id from our own code; the web form and the API accept only full numbers
-        acc = qs.filter(pk=int(text)).first()
+        where, param = "id = %s", int(text)
+    acc = None
+    if where:  # one plain indexed look-up on the hot path of every transfer (no queryset to build)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT id, kind, currency, customer_id, status FROM ledger_account WHERE kind = %s AND {where}",
+                        [Account.Kind.CUSTOMER.value, param])
+            row = cur.fetchone()
+        if row:
+            acc = Account(id=row[0], kind=row[1], currency=row[2], customer_id=row[3], status=row[4])
     if acc is None or acc.status == Account.Status.CLOSED:
         raise NotFound("account_not_found", _("转入账户不存在或已销户"), fields={"credit_account": [_("转入账户不存在")]})
     return acc

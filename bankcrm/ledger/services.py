@@ -434,7 +434,7 @@ def _customer_account(actor: Any, account_id: Any, *, for_what: str, source: Acc
     acc = source if source is not None and source.pk == _as_id(account_id) else selectors.account_brief(actor, account_id)
     if acc.kind != A.Kind.CUSTOMER:
         raise ValidationFailed("not_customer_account", _("请选择客户账户"), fields={for_what: [_("请选择客户账户")]})
-    if acc.product.kind == Product.Kind.TIME and for_what == "debit_account":
+    if getattr(acc, "product_kind", None) == Product.Kind.TIME and for_what == "debit_account":
         raise RuleViolation("time_deposit_no_withdrawal", _("定期存款未到期，不能直接支取；请办理提前支取或到期处理"))
     return acc
 
