@@ -52,19 +52,35 @@ def seed_ledger(ctx: demo.SeedContext) -> None:
             term = rng.choice(["T-3M", "T-1Y", "T-3Y"])
             instruction = rng.choice(["rollover", "principal", "payout"])
             with transaction.atomic():
-                services.account_open(actor=teller, customer_id=c.pk, product_id=products[term].pk,
-                                      maturity_instruction=instruction,
-                                      payout_account_id=demand.pk if instruction != "rollover" else None)
+                td = services.account_open(actor=teller, customer_id=c.pk, product_id=products[term].pk,
+                                           maturity_instruction=instruction,
+                                           payout_account_id=demand.pk if instruction != "rollover" else None)
+                # the deposit itself, in cash at the counter (below the approval threshold)
+                services.post(services.cash_deposit_movement(actor=teller, account_id=td.pk,
+                                                             amount_fen=rng.randrange(10, 49) * 100_000),
+                              maker=teller)
             opened += 1
         if c.kind == "person" and rng.random() < 0.08:
             with transaction.atomic():
                 services.account_open(actor=teller, customer_id=c.pk, product_id=products["D-USD"].pk)
             opened += 1
+    _backdate_openings(rng)
     ctx.out(f"  账户 {opened} 个（活期、定期、透支、美元），柜员尾箱 {len(tellers)} 个")
     n = int(ctx.options.get("transactions") or 0) or 4000
     _history(ctx, n, days=90)
     ctx.state["ledger_seeded"] = True
     _live_examples(ctx, by_branch)
+
+
+def _backdate_openings(rng) -> None:
+    """Demo realism: the customers have banked with us for a while, so their accounts were opened before the
+    generated history starts (time deposits keep the dates the opening service gave them)."""
+    from bankcrm.ledger.models import Account
+
+    now = timezone.now()
+    for pk in Account.objects.filter(kind="customer", maturity_date__isnull=True).values_list("pk", flat=True):
+        Account.objects.filter(pk=pk).update(opened_at=now - timedelta(days=rng.randrange(120, 3000),
+                                                                       minutes=rng.randrange(0, 600)))
 
 
 def _history(ctx: demo.SeedContext, n: int, *, days: int) -> None:

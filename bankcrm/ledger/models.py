@@ -73,6 +73,13 @@ class Product(models.Model):
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
 
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (English when the page is in English and there is one)."""
+        from django.utils.translation import get_language
+
+        return self.name_en if self.name_en and (get_language() or "").startswith("en") else self.name
+
 
 class ProductRate(models.Model):
     """Annual interest rate of a product in basis points (1.35% = 135), in force from ``effective_from``."""

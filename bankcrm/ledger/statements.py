@@ -31,7 +31,7 @@ def header(actor: Any, st: dict[str, Any]) -> list[tuple[str, str]]:
     from bankcrm.core.money import format_amount
 
     return [
-        (_("账号"), acc.masked_number), (_("户名"), holder_label(acc)), (_("产品"), acc.product.name),
+        (_("账号"), acc.masked_number), (_("户名"), holder_label(acc)), (_("产品"), acc.product.display_name),
         (_("币种"), acc.get_currency_display()), (_("开户机构"), acc.branch.name),
         (_("期间"), f"{st['start']:%Y-%m-%d} ~ {st['end']:%Y-%m-%d}"),
         (_("期初余额"), format_amount(st["opening_fen"], acc.currency)),

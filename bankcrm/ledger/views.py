@@ -390,7 +390,7 @@ def account_open(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             show_error(form, exc)
         else:
-            messages.success(request, _("已开立账户 %(no)s（%(p)s），请办理首笔存入") % {"no": acc.masked_number, "p": acc.product.name})
+            messages.success(request, _("已开立账户 %(no)s（%(p)s），请办理首笔存入") % {"no": acc.masked_number, "p": acc.product.display_name})
             return redirect("ledger:account", pk=acc.pk)
     return render(request, "ledger/account_open.html", {"form": form, "customer": customer, "products": products})
 

@@ -56,7 +56,7 @@ def movement_details(mv: Any) -> dict[str, Any]:
             return Side(label, "—")
         if acc.kind == Account.Kind.INTERNAL:
             return Side(label, acc.get_internal_code_display(), acc.title)
-        return Side(label, acc.masked_number, holder_label(acc), acc.product.name)
+        return Side(label, acc.masked_number, holder_label(acc), acc.product.display_name)
 
     rows: list[Side] = []
     if mv.kind == JournalEntry.Kind.CASH_DEPOSIT:
