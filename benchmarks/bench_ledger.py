@@ -9,9 +9,11 @@ the audit sealer drained; ANALYZE.
   `idempotency.run(...)` wrapping `services.post(services.internal_transfer_movement(...))` (scope check, limits,
   double entry, idempotency record, outbox row; one commit each). One more process runs the outbox relay
   (`outbox.consume("audit_sealer")` in a loop, idle sleep IDLE_SLEEP) that seals the postings into the audit chain.
-  Reference: the same work as hand-written SQL through psycopg by the same number of processes (SELECT … FOR UPDATE of
-  both accounts in id order, the limit rule, the daily-debit upsert, INSERT entry, INSERT both postings, UPDATE both
-  balances, INSERT outbox, INSERT idempotency, COMMIT; the checks in Python), whose outbox rows the same relay seals.
+  Reference: the same statements sent by hand through psycopg by the same number of processes (the idempotency
+  pre-check, the actor-scoped read of the paying account as Django compiles it, the beneficiary look-up, the lock of
+  both accounts in id order that also reads the limit rule and the threshold, the daily-debit upsert, INSERT entry,
+  INSERT both postings, UPDATE both balances, INSERT outbox, INSERT idempotency, COMMIT; the checks in Python), whose
+  outbox rows the same relay seals.
   Reference and subject phases alternate for ROUNDS rounds (after an untimed warm-up of each), every phase starting
   with the relay caught up; the median throughput ratio is reported. Also: SQL statements per transfer counted with
   CaptureQueriesContext (with what they are), p99 latency per transfer, and the relay's lag: p95 over every event of
@@ -175,15 +177,29 @@ class HandSQL:
     OUTBOX = "INSERT INTO core_outboxevent (topic, payload, created_at) VALUES (%s, %s, %s)"
     IDEMPOTENCY = ("INSERT INTO core_idempotencyrecord (actor_id, key, scope, request_hash, status_code, response, "
                    "created_at) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (actor_id, key) DO NOTHING RETURNING id")
-    STATEMENTS = ["BEGIN", "SELECT … FOR UPDATE ledger_account", "SELECT ledger_limitrule", "INSERT … ON CONFLICT ledger_dailydebit",
+    SEEN = "SELECT id FROM core_idempotencyrecord WHERE actor_id = %s AND key = %s"
+    TARGET = "SELECT id, kind, currency, customer_id, status FROM ledger_account WHERE kind = %s AND id = %s"
+    STATEMENTS = ["SELECT core_idempotencyrecord", "BEGIN", "SELECT ledger_account", "SELECT ledger_account",
+                  "SELECT … FOR UPDATE ledger_account", "INSERT … ON CONFLICT ledger_dailydebit",
                   "INSERT ledger_journalentry", "INSERT ledger_posting", "UPDATE ledger_account", "INSERT core_outboxevent",
                   "INSERT … ON CONFLICT core_idempotencyrecord", "COMMIT"]
 
-    def __init__(self, params: dict, maker_id: int, today: date) -> None:
+    def __init__(self, params: dict, maker_id: int, today: date, actor=None) -> None:
         import psycopg
+
+        from bankcrm.core import compiled
+        from bankcrm.ledger import selectors, services
 
         self.conn = psycopg.connect(**params)
         self.maker_id, self.today = maker_id, today
+        # The same statements the subject issues, written out once and then sent by hand: the scoped read of the
+        # paying account (the SQL Django compiles for this actor's scope), the beneficiary look-up, the lock that
+        # also reads the limit rule and the approval threshold.
+        sql, brief_params = (selectors.accounts_visible(actor).filter(pk=compiled.STAND_IN)
+                             .values_list(*selectors.BRIEF_FIELDS)[:1].query.get_compiler(using="default").as_sql())
+        self.brief_sql, self.brief_params = sql, list(brief_params)
+        self.brief_slot = self.brief_params.index(compiled.STAND_IN)
+        self.lock_sql = services.lock_for_post_sql(2, "postgresql")
         with self.conn.cursor() as cur:  # customer kinds never change: read once, as services caches them per process
             cur.execute("SELECT id, kind FROM customers_customer")
             self.kinds = {pk: "company" if kind == "company" else "person" for pk, kind in cur.fetchall()}
@@ -196,7 +212,19 @@ class HandSQL:
         conn = self.conn
         try:
             with conn.cursor() as cur:
-                cur.execute(self.LOCK, [sorted((debit_id, credit_id))])
+                cur.execute(self.SEEN, [self.maker_id, key])  # the idempotency pre-check (before BEGIN)
+                if cur.fetchone() is not None:
+                    raise ValueError("replay")
+                params = list(self.brief_params)
+                params[self.brief_slot] = debit_id
+                cur.execute(self.brief_sql, params)  # the paying account, scoped to the actor
+                if cur.fetchone() is None:
+                    raise ValueError("not_visible")
+                cur.execute(self.TARGET, ["customer", credit_id])
+                if cur.fetchone() is None:
+                    raise ValueError("no_beneficiary")
+                cur.execute(self.lock_sql, ["counter", "counter", "approvals.money_threshold.cny", now,
+                                            *sorted((debit_id, credit_id))])
                 acc = {r[0]: r for r in cur.fetchall()}
                 d, c = acc[debit_id], acc[credit_id]
                 if d[3] != "CNY" or c[3] != "CNY" or "closed" in (d[2], c[2]) or "dormant" in (d[2], c[2]) or d[2] == "frozen":
@@ -206,8 +234,7 @@ class HandSQL:
                 for row, bal in ((d, new_d), (c, new_c)):
                     if not row[5] and bal < -row[7]:
                         raise ValueError("insufficient_funds")
-                cur.execute(self.LIMIT, ["counter", self.kinds.get(d[8], "person")])
-                per_txn, per_day = cur.fetchone()
+                per_txn, per_day = d[12], d[13]
                 if amount > per_txn:
                     raise ValueError("limit_per_transaction")
                 cur.execute(self.DAILY, [debit_id, self.today, "counter", amount])
@@ -258,7 +285,7 @@ def _client(index: int, teller_id: int, accounts: list[int], phases: list[tuple]
     from bankcrm.org.models import Staff
 
     actor = Staff.objects.select_related("branch").get(pk=teller_id)
-    hand = HandSQL(_pg_params(), teller_id, services.business_date())
+    hand = HandSQL(_pg_params(), teller_id, services.business_date(), actor=actor)
     for p, (kind, round_no, n) in enumerate(phases):
         work = _transfers(accounts, round_no, index, n)
         latencies, failed = [], 0

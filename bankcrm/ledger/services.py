@@ -250,24 +250,29 @@ def _lock(ids: list[int]) -> dict[int, Account]:
     return {a.id: a for a in qs}
 
 
-def _lock_for_post(ids: list[int], channel: str) -> dict[int, Account]:
-    """Lock the accounts in id order and read, in the same statement, the limit rule for the holder's customer type
-    and the approval threshold in force (one statement instead of three on the hot path; QUALITY.md P1)."""
-    pg = connection.vendor == "postgresql"
+def lock_for_post_sql(n: int, vendor: str) -> str:
+    """The posting lock statement for ``n`` account ids (params: channel, channel, threshold code, now, *ids)."""
+    pg = vendor == "postgresql"
     as_int = "CAST(v.value #>> '{}' AS BIGINT)" if pg else "CAST(v.value AS INTEGER)"
     rule = ("(SELECT r.{col} FROM ledger_limitrule r WHERE r.channel = %s "
             "AND r.customer_kind = COALESCE(c.kind, 'person'))")
-    sql = (
+    return (
         "SELECT a.id, a.kind, a.status, a.currency, a.normal_side, a.allow_negative, a.balance_fen, "
         "a.overdraft_limit_fen, a.customer_id, a.branch_path, a.internal_code, a.teller_id, "
         f"{rule.format(col='per_txn_fen')} AS limit_txn, {rule.format(col='per_day_fen')} AS limit_day, "
         f"(SELECT {as_int} FROM core_parameterversion v WHERE v.code = %s AND v.effective_from <= %s "
         "ORDER BY v.effective_from DESC, v.id DESC LIMIT 1) AS threshold "
         "FROM ledger_account a LEFT JOIN customers_customer c ON c.id = a.customer_id "
-        f"WHERE a.id IN ({', '.join('%s' for _ in ids)}) ORDER BY a.id" + (" FOR UPDATE OF a" if pg else "")
+        f"WHERE a.id IN ({', '.join('%s' for _ in range(n))}) ORDER BY a.id" + (" FOR UPDATE OF a" if pg else "")
     )
-    params_ = [channel, channel, THRESHOLD, timezone.now(), *sorted(set(ids))]
-    return {a.id: a for a in Account.objects.raw(sql, params_)}
+
+
+def _lock_for_post(ids: list[int], channel: str) -> dict[int, Account]:
+    """Lock the accounts in id order and read, in the same statement, the limit rule for the holder's customer type
+    and the approval threshold in force (one statement instead of three on the hot path; QUALITY.md P1)."""
+    unique = sorted(set(ids))
+    sql = lock_for_post_sql(len(unique), connection.vendor)
+    return {a.id: a for a in Account.objects.raw(sql, [channel, channel, THRESHOLD, timezone.now(), *unique])}
 
 
 def _delta(acc: Account, side: str, amount: int) -> int:
