@@ -48,7 +48,15 @@ def check_key(key: str | None) -> str:
 
 
 def _existing(actor: Any, key: str) -> IdempotencyRecord | None:
-    return IdempotencyRecord.objects.filter(actor_id=actor.pk, key=key).first()
+    """The stored answer for (actor, key), if any: one indexed look-up, asked before every money command."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT request_hash, status_code, response FROM {IdempotencyRecord._meta.db_table} "
+                    "WHERE actor_id = %s AND key = %s", [actor.pk, key])
+        row = cur.fetchone()
+    if row is None:
+        return None
+    response = row[2] if isinstance(row[2], dict) else json.loads(row[2])
+    return IdempotencyRecord(actor_id=actor.pk, key=key, request_hash=row[0], status_code=row[1], response=response)
 
 
 def _answer(record: IdempotencyRecord, digest: str) -> tuple[int, dict[str, Any], bool]:
