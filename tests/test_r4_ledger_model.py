@@ -514,7 +514,9 @@ def test_model_based_simulation_of_the_ledger(bank):
     assert {"open", "cash_in", "cash_out", "internal", "reversal_request", "close", "freeze_request",
             "approve", "reject", "role", "retry"} <= seen, sorted(seen)
     assert any(k.startswith("approve:ledger.post:executed") for k in tally.outcomes)
-    assert any(k.startswith("approve:ledger.post:failed") for k in tally.outcomes)
+    # the re-check at approval refused something that had changed since submission (which action varies by run:
+    # large movements are now checked under lock before they are submitted, so their later failures are rarer)
+    assert any(k.startswith("approve:") and k.endswith(":failed") for k in tally.outcomes), sorted(tally.outcomes)
 
 
 # ---- The simulation must catch a broken ledger --------------------------------------------------------------------
