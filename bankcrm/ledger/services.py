@@ -271,7 +271,28 @@ def _lock_for_post(ids: list[int], channel: str) -> dict[int, Account]:
     and the approval threshold in force (one statement instead of three on the hot path; QUALITY.md P1)."""
     unique = sorted(set(ids))
     sql = lock_for_post_sql(len(unique), connection.vendor)
-    return {a.id: a for a in Account.objects.raw(sql, [channel, channel, THRESHOLD, timezone.now(), *unique])}
+    with connection.cursor() as cur:
+        cur.execute(sql, [channel, channel, THRESHOLD, bulkwrite.db_value(timezone.now()), *unique])
+        return {row[0]: LockedAccount(*row) for row in cur.fetchall()}
+
+
+class LockedAccount:
+    """The locked row as `post` reads it (plain attributes, no model instance on the hot path)."""
+
+    COLUMNS = ("id", "kind", "status", "currency", "normal_side", "allow_negative", "balance_fen",
+               "overdraft_limit_fen", "customer_id", "branch_path", "internal_code", "teller_id", "limit_txn",
+               "limit_day", "threshold")  # the order of lock_for_post_sql's select list
+    __slots__ = ("allow_negative", "balance_fen", "branch_path", "currency", "customer_id", "id", "internal_code", "kind",
+                 "limit_day", "limit_txn", "normal_side", "overdraft_limit_fen", "status", "teller_id", "threshold")
+
+    def __init__(self, *values: Any) -> None:
+        for name, value in zip(self.COLUMNS, values, strict=True):
+            setattr(self, name, value)
+        self.allow_negative = bool(self.allow_negative)  # SQLite returns 0/1
+
+    @property
+    def pk(self) -> int:
+        return self.id
 
 
 def _delta(acc: Account, side: str, amount: int) -> int:
