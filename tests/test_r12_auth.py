@@ -193,6 +193,26 @@ def test_privileged_user_without_device_is_forced_to_enrol(bank):
     assert post_login(c2, "AD002", PASSWORD)["Location"] == reverse("org:login_totp")
 
 
+def test_wrong_codes_at_enrolment_lock_the_account_like_wrong_login_codes(bank, settings):
+    """Guessing the first code at enrolment is throttled with the login throttle (it used to be rolled back with the
+    failed enrolment, so it was never counted)."""
+    c = Client()
+    post_login(c, "AD002", PASSWORD)
+    c.get(reverse("org:totp"))
+    device = TOTPDevice.objects.get(user=bank.admin2, confirmed=False)
+    right = totp_now(device)
+    wrong = "000000" if right != "000000" else "111111"
+    for _attempt in range(settings.BANKCRM_LOCKOUT_FAILURES - 1):
+        r = c.post(reverse("org:totp"), {"token": wrong})
+        assert r.status_code == 200 and "动态口令不正确" in r.content.decode()
+    r = c.post(reverse("org:totp"), {"token": wrong})
+    assert "分钟后再试" in r.content.decode()
+    r = c.post(reverse("org:totp"), {"token": right})  # even the right code waits out the lockout
+    assert r.status_code == 200 and "分钟后再试" in r.content.decode()
+    assert not TOTPDevice.objects.filter(user=bank.admin2, confirmed=True).exists()
+    assert post_login(Client(), "AD002", PASSWORD).status_code != 302  # the password login is locked too
+
+
 def test_enrolment_gate_detector_catches_a_missing_gate(bank, monkeypatch):
     """Broken variant: the session guard without the enrolment gate lets the privileged user straight in."""
     from bankcrm.org import middleware

@@ -145,3 +145,25 @@ def login_check_totp(*, staff: Staff, token: str, ip: str) -> None:
     if err is not None:
         raise err
     staff._otp_device = device  # type: ignore[attr-defined]
+
+
+def enrolment_guard(*, staff: Staff, ip: str) -> None:
+    """Before checking a first code at authenticator enrolment: refuse while the member of staff is locked out. The
+    enrolment code is a second factor like the login code, so it shares the login throttle."""
+    with transaction.atomic():
+        locked = _locked(_throttle_rows(staff.staff_no, ip), timezone.now())
+    if locked:
+        raise Throttled("login_locked", _lock_message(locked))
+
+
+def enrolment_failed(*, staff: Staff, ip: str) -> Throttled | None:
+    """Count a wrong enrolment code in its own committed transaction (the enrolment itself rolled back); returns the
+    lockout to show if this failure locked the account."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = _throttle_rows(staff.staff_no, ip)
+        logs.security(K.TOTP_FAILED, actor=staff, username=staff.staff_no)
+        if _count_failure(rows, now, staff.staff_no):
+            return Throttled("login_locked", _lock_message(_locked(rows, now) or rows[0]))
+    return None
+

@@ -152,9 +152,13 @@ def totp_view(request: HttpRequest) -> HttpResponse:
     device = entrypoint(services.totp_begin_enrolment)(actor=request.user)
     form = TotpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        ip = context.current().ip or ""
         try:
+            auth.enrolment_guard(staff=request.user, ip=ip)
             entrypoint(services.totp_confirm)(actor=request.user, token=form.cleaned_data["token"])
         except DomainError as exc:
+            if exc.code == "totp_invalid":  # counted outside the rolled-back enrolment, like a wrong login code
+                exc = auth.enrolment_failed(staff=request.user, ip=ip) or exc
             apply_error(form, request, exc)
         else:
             request.session.pop(ENROLMENT_REQUIRED, None)
