@@ -14,37 +14,15 @@ PROTECTED = [
 
 
 def forwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table, ops in PROTECTED:
-        for op in ops:
-            name = f"{table}_no_{op.lower()}"
-            if vendor == "postgresql":
-                schema_editor.execute(
-                    f"""CREATE OR REPLACE FUNCTION bankcrm_append_only() RETURNS trigger AS $$
-                    BEGIN RAISE EXCEPTION 'append-only table %: % refused', TG_TABLE_NAME, TG_OP; END;
-                    $$ LANGUAGE plpgsql""",
-                    params=None,  # the % are PL/pgSQL placeholders, not driver parameters
-                )
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-                schema_editor.execute(
-                    f"CREATE TRIGGER {name} BEFORE {op} ON {table} FOR EACH ROW EXECUTE FUNCTION bankcrm_append_only()"
-                )
-            elif vendor == "sqlite":
-                schema_editor.execute(
-                    f"CREATE TRIGGER IF NOT EXISTS {name} BEFORE {op} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, 'append-only table {table}: {op} refused'); END"
-                )
+    from bankcrm.core import dbguards  # one implementation of the guard for every append-only table
+
+    dbguards.install(schema_editor, PROTECTED)
 
 
 def backwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    for table, ops in PROTECTED:
-        for op in ops:
-            name = f"{table}_no_{op.lower()}"
-            if vendor == "postgresql":
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
-            elif vendor == "sqlite":
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+    from bankcrm.core import dbguards
+
+    dbguards.remove(schema_editor, PROTECTED)
 
 
 class Migration(migrations.Migration):
