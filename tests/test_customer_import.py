@@ -441,3 +441,17 @@ def test_a_killed_good_rows_import_resumes_after_its_last_committed_batch(bank, 
     assert [(int(r[0]), r[2]) for r in report_rows(imp)] == [(6, "mobile_format")]
     assert sum(e.after["count"] for e in AuditEvent.objects.filter(verb="customers.imported")) == 10
     write_figures("R15", True, resumed_import_duplicates=0)
+
+
+def test_the_column_mapping_speaks_the_readers_language(bank):
+    from django.conf import settings
+
+    content, _expected, _good = malformed_file(bank)
+    client = login_client(bank.om_a1)
+    r = client.post(reverse("customers:import_list"), {"file": SimpleUploadedFile("客户名单.csv", content)})
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(r["Location"]).content.decode()
+    import re
+
+    label = re.search(r'<label[^>]*for="id_id_number"[^>]*>\s*([^<]+)', page)
+    assert label and label.group(1).strip().startswith("ID number"), "mapping labels must follow the page language"

@@ -30,6 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from bankcrm.core import access, audit, bulkwrite, crypto, sequences
 from bankcrm.core.access import Role
@@ -42,10 +43,11 @@ from .validation import clean_email, clean_identity, clean_mobile
 # The fields an input row may carry, in this order (imports map file columns onto them).
 INPUT_FIELDS = ("kind", "name", "id_type", "id_number", "mobile", "email", "address", "occupation", "industry",
                 "employer", "id_expires_on", "legal_representative", "manager")
-FIELD_LABELS = {
-    "row": "文件", "kind": "客户类型", "name": "姓名/名称", "id_type": "证件类型", "id_number": "证件号码", "mobile": "手机号码",
-    "email": "电子邮箱", "address": "地址", "occupation": "职业", "industry": "行业", "employer": "工作单位",
-    "id_expires_on": "证件有效期", "legal_representative": "法定代表人", "manager": "客户经理工号",
+FIELD_LABELS = {  # lazy: the mapping form shows them in the reader's language; error reports are written in Chinese
+    "row": _lazy("文件"), "kind": _lazy("客户类型"), "name": _lazy("姓名/名称"), "id_type": _lazy("证件类型"),
+    "id_number": _lazy("证件号码"), "mobile": _lazy("手机号码"), "email": _lazy("电子邮箱"), "address": _lazy("地址"),
+    "occupation": _lazy("职业"), "industry": _lazy("行业"), "employer": _lazy("工作单位"),
+    "id_expires_on": _lazy("证件有效期"), "legal_representative": _lazy("法定代表人"), "manager": _lazy("客户经理工号"),
 }
 # Customer columns computed per row by `prepare_chunk`, in the order of the tuple it returns.
 ROW_COLUMNS = ("kind", "name", "name_pinyin", "name_initials", "id_type", "id_number", "id_number_bidx", "id_expires_on",
@@ -78,7 +80,7 @@ class RowError:
 
     @property
     def field_label(self) -> str:
-        return FIELD_LABELS.get(self.field, self.field)
+        return str(FIELD_LABELS.get(self.field, self.field))
 
     @property
     def is_duplicate(self) -> bool:

@@ -258,7 +258,7 @@ def check_mapping(mapping: dict[str, Any], headers: list[str]) -> dict[str, int]
     if missing:
         from .bulk import FIELD_LABELS
 
-        labels = "、".join(FIELD_LABELS[f] for f in missing)
+        labels = "、".join(str(FIELD_LABELS[f]) for f in missing)
         raise ValidationFailed("mapping_required", _("必须指定以下字段对应的列：%(f)s") % {"f": labels},
                                fields={f: [_("必填")] for f in missing})
     return clean
