@@ -15,6 +15,7 @@ from django.urls import reverse
 from bankcrm.approvals.models import PendingAction
 from bankcrm.core.masking import mask_card
 from bankcrm.core.models import AccessEvent, AuditEvent, IdempotencyRecord, SecurityEvent
+from bankcrm.ledger import services
 from bankcrm.ledger.models import Account, CashCount, JournalEntry, Product
 from tests.conftest import login_client
 from tests.ledger_helpers import build_ledger, fund
@@ -126,12 +127,17 @@ def test_a_rule_failing_at_confirmation_is_shown_and_nothing_is_posted_or_stored
     om = login_client(led.bank.om_a1)
     data = {"kind": "cash_out", "account": led.li_cny.number, "amount": "100"}  # li has no money
     r = om.post(reverse("ledger:teller"), data)
-    assert 'data-testid="short-of-funds"' in text(r)  # warned on the confirmation already
-    key = key_of(r)
+    # refused at entry by the posting's own rules (a dry run), not by a look at the balance on the page
+    assert "insufficient_funds" in text(r) and 'data-testid="teller-confirm"' not in text(r)
+    fund(led.li_cny, 10_000, teller=led.bank.om_a1)
+    r = om.post(reverse("ledger:teller"), data)
+    key = key_of(r)  # the confirmation page now
+    services.post(services.cash_withdrawal_movement(actor=led.bank.om_a1, account_id=led.li_cny.pk, amount_fen=9_000),
+                  maker=led.bank.om_a1)  # meanwhile the balance drops below the amount
     r = om.post(reverse("ledger:teller_confirm"), {**data, "idempotency_key": key})
     assert r.status_code == 200
     assert "insufficient_funds" in text(r) and "可用余额不足" in text(r)
-    assert bal(led.li_cny) == 0 and not IdempotencyRecord.objects.filter(key=key).exists()
+    assert bal(led.li_cny) == 1_000 and not IdempotencyRecord.objects.filter(key=key).exists()
 
 
 def test_a_large_internal_transfer_waits_for_a_second_person_then_posts_once(led):

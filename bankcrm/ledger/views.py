@@ -114,6 +114,7 @@ def teller(request: HttpRequest) -> HttpResponse:
         cd = form.cleaned_data
         try:
             mv = _movement(request.user, cd)
+            services.precheck(mv)  # every rule of the posting (status, balance, limits), written nothing
             approval = services.needs_approval(mv.amount_fen, mv.currency)
         except DomainError as exc:
             show_error(form, exc, _field_map(cd["kind"]))

@@ -77,10 +77,6 @@ def movement_details(mv: Any) -> dict[str, Any]:
         "sides": rows, "currency": mv.currency, "amount": format_amount(mv.amount_fen, mv.currency),
         "capital": capital(mv.amount_fen, mv.currency), "memo": mv.memo, "cross_border": mv.cross_border,
         "customer_account": debit if mv.kind != JournalEntry.Kind.CASH_DEPOSIT else credit,
-        # Shown as a warning only: the posting (now or after approval) checks the balance under a lock.
-        "short_of_funds": (debit is not None and debit.kind == Account.Kind.CUSTOMER
-                           and debit.available_fen < mv.amount_fen),
-        "available": format_amount(debit.available_fen, debit.currency) if debit is not None else "",
     }
 
 
