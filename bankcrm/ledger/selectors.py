@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from bankcrm.core import compiled, crypto
@@ -163,8 +163,3 @@ def invariant_report() -> dict[str, int]:
                     "(SELECT 1 FROM ledger_posting p WHERE p.entry_id = e.id)")
         out["entries_without_postings"] = int(cur.fetchone()[0])
     return out
-
-
-def totals_by_kind(actor: Any, start: date, end: date) -> list[dict[str, Any]]:
-    return list(entries_visible(actor).filter(business_date__gte=start, business_date__lte=end)
-                .values("kind", "currency").annotate(total=Sum("amount_fen")).order_by("kind"))
