@@ -42,7 +42,7 @@ from . import rules, services
 from .models import Account, DailyDebit, JournalEntry, LimitRule, Posting
 
 A, K = Account, JournalEntry.Kind
-LIMITED_KINDS = (K.CASH_WITHDRAWAL, K.INTERNAL, K.OUTWARD)  # the kinds services._limits applies to
+LIMITED_KINDS = (K.CASH_WITHDRAWAL, K.INTERNAL, K.OUTWARD)  # the kinds services applies limits to (DEBIT_KINDS)
 
 
 @dataclass

@@ -321,15 +321,10 @@ def _balance_after(acc: Account, side: str, amount: int) -> int:
     return bal
 
 
-def _limits(*, debit: Account, mv: Movement, today: date, cny: int) -> None:
-    """Per-transaction and per-day limits on customer debits, by channel and customer type (CNY equivalent). The
-    rule was read with the lock (`_lock_for_post`); the day's running total is one UPSERT."""
-    if debit.kind != A.Kind.CUSTOMER or mv.kind not in DEBIT_KINDS or debit.limit_txn is None:
-        return
-    per_txn, per_day = debit.limit_txn, debit.limit_day
-    if cny > per_txn:
-        raise RuleViolation("limit_per_transaction", _("超过单笔限额（%(l)s 元）") % {"l": format_amount(per_txn)},
-                            limit_fen=per_txn)
+def _daily_limit(*, debit: Any, mv: Movement, today: date, cny: int) -> None:
+    """The per-day limit on customer debits, by channel and customer type (CNY equivalent): the day's running total
+    is one UPSERT. The rule was read with the lock (`_lock_for_post`); the per-transaction limit is checked before."""
+    per_day = debit.limit_day
     table = DailyDebit._meta.db_table
     with connection.cursor() as cur:
         cur.execute(
@@ -390,15 +385,16 @@ def _post(mv: Movement, *, maker: Any, checker: Any = None, approval_id: int | N
         new = {acc.id: _balance_after(acc, side, mv.amount_fen)
                for acc, side in ((debit, A.Side.DEBIT), (credit, A.Side.CREDIT))}
         cny = mv.amount_fen if mv.currency == "CNY" else to_cny(mv.amount_fen, mv.currency)
+        limited = debit.kind == A.Kind.CUSTOMER and mv.kind in DEBIT_KINDS and debit.limit_txn is not None
+        if limited and cny > debit.limit_txn:
+            raise RuleViolation("limit_per_transaction", _("超过单笔限额（%(l)s 元）") % {
+                "l": format_amount(debit.limit_txn)}, limit_fen=debit.limit_txn)
         if stop_at_threshold:
-            if debit.kind == A.Kind.CUSTOMER and mv.kind in DEBIT_KINDS and debit.limit_txn is not None \
-                    and cny > debit.limit_txn:
-                raise RuleViolation("limit_per_transaction", _("超过单笔限额（%(l)s 元）") % {
-                    "l": format_amount(debit.limit_txn)}, limit_fen=debit.limit_txn)
             threshold = debit.threshold if debit.threshold is not None else params.definition(THRESHOLD).default
             if cny >= threshold:
                 return None
-        _limits(debit=debit, mv=mv, today=today, cny=cny)
+        if limited:
+            _daily_limit(debit=debit, mv=mv, today=today, cny=cny)
         now = timezone.now()
         customer_id = mv.customer_id or debit.customer_id or credit.customer_id
         branch_path = (debit if debit.kind == A.Kind.CUSTOMER else credit).branch_path
