@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("bankcrm.customers.urls")),
     path("", include("bankcrm.ledger.urls")),
     path("", include("bankcrm.ledger.setup_urls")),
+    path("", include("bankcrm.risk.urls")),
     path("", include("bankcrm.core.urls")),
 ]
 

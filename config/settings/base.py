@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "bankcrm.approvals",
     "bankcrm.customers",
     "bankcrm.ledger",
+    "bankcrm.risk",
 ]
 
 MIDDLEWARE = [
