@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bankcrm.core import access, audit, crypto, logs, masking, params, sequences
+from bankcrm.core import access, audit, crypto, logs, masking, outbox, params, sequences
 from bankcrm.core.access import Role
 from bankcrm.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed, from_django
 
@@ -24,6 +24,10 @@ PROFILE_FIELDS = ("kind", "name", "id_type", "id_number", "id_expires_on", "gend
 EDITABLE = ("name", "id_expires_on", "nationality", "mobile", "email", "address", "occupation", "industry", "employer",
             "income_band", "preferred_channel", "preferred_contact_time", "language", "legal_representative")
 REVEALABLE = {"id_number": "id_number", "mobile": "mobile", "email": "email", "address": "address"}
+
+# Facts other features consume after commit (AML rating and watch-list screening of new and changed customers).
+TOPIC_REGISTERED = "customers.registered"
+TOPIC_CHANGED = "customers.changed"
 
 
 def _duplicate_error(actor: Any, existing: Customer) -> RuleViolation:
@@ -100,6 +104,7 @@ def customer_register(*, actor: Any, kind: str, name: str, id_type: str, id_numb
                                              started_at=timezone.now(), assigned_by=actor, reason=_("登记客户"))
         audit.record(actor=actor, verb="customers.registered", target=customer,
                      after={**audit.snapshot(customer, PROFILE_FIELDS), "primary_manager": manager.pk if manager else None})
+        outbox.publish(TOPIC_REGISTERED, {"customer_id": customer.pk})  # ids only: no personal data in events
     return customer
 
 
@@ -137,6 +142,7 @@ def customer_update(*, actor: Any, customer_id: int, reason: str = "", **changes
         b, a = audit.diff(before, audit.snapshot(customer, PROFILE_FIELDS))
         if a:
             audit.record(actor=actor, verb="customers.updated", target=customer, before=b, after=a, reason=reason)
+            outbox.publish(TOPIC_CHANGED, {"customer_id": customer.pk, "fields": sorted(a)})
     return customer
 
 

@@ -8,4 +8,4 @@ class RiskConfig(AppConfig):
 
     def ready(self) -> None:
         # policy, audit verbs, outbox consumer (real-time monitoring), periodic jobs, navigation, 360 panel, demo
-        from . import access_policy, audit_verbs  # noqa: F401
+        from . import access_policy, audit_verbs, jobs, nav  # noqa: F401

@@ -11,6 +11,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from bankcrm.core import pii
+from bankcrm.core.fields import EncryptedTextField
+
 LEVELS = [(1, "C1"), (2, "C2"), (3, "C3"), (4, "C4"), (5, "C5")]
 
 
@@ -332,20 +335,25 @@ class CaseNote(models.Model):
         ordering = ["created_at", "id"]
 
 
-class MonitoringRun(models.Model):
-    """Checkpoint of the nightly run for one business date: it resumes after ``last_customer_id``."""
+class BatchRun(models.Model):
+    """Checkpoint of one batch job (nightly monitoring, re-rating, screening) for one business date: a killed run
+    resumes after ``last_id``; a finished one is not redone."""
 
     class Status(models.TextChoices):
         RUNNING = "running", _("运行中")
         DONE = "done", _("已完成")
 
-    business_date = models.DateField(unique=True)
+    job = models.CharField(max_length=40)
+    business_date = models.DateField()
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
-    last_customer_id = models.BigIntegerField(default=0)
-    customers = models.PositiveIntegerField(default=0)
-    alerts_created = models.PositiveIntegerField(default=0)
+    last_id = models.BigIntegerField(default=0)
+    items = models.PositiveIntegerField(default=0)
+    changes = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "business_date"], name="batch_run_once")]
 
 
 # ---- Watch lists ---------------------------------------------------------------------------------------------------
@@ -363,10 +371,24 @@ class WatchList(models.Model):
                                     related_name="+")
     imported_at = models.DateTimeField(_("导入时间"))
     active = models.BooleanField(_("启用"), default=True)
+    # Re-importing a list under the same name makes a new version and retires the older ones (watchlist.py).
+    version = models.PositiveIntegerField(_("版本"), default=1)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    rows_total = models.PositiveIntegerField(_("文件行数"), default=0)
+    rejected_rows = models.PositiveIntegerField(_("错误行数"), default=0)
+    errors = models.JSONField(_("错误行"), default=list, blank=True)  # [{row, code, message}], first 500
+    screened_at = models.DateTimeField(_("筛查完成时间"), null=True, blank=True)
 
     class Meta:
-        ordering = ["-imported_at"]
+        ordering = ["-imported_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["name", "version"], name="watchlist_version_once")]
         verbose_name = _("监控名单")
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def audit_repr(self) -> str:
+        return f"{self.name} v{self.version}"
 
 
 class WatchListEntry(models.Model):
@@ -377,9 +399,21 @@ class WatchListEntry(models.Model):
     birth_date = models.DateField(_("出生日期"), null=True, blank=True)
     country = models.CharField(_("国家/地区"), max_length=3, blank=True)
     note = models.CharField(_("备注"), max_length=300, blank=True)
+    row_no = models.PositiveIntegerField(_("文件行号"), default=0)
+    # The same person in an earlier version of the list (its first entry id): alerts dedupe on it across versions.
+    origin_id = models.BigIntegerField(null=True, blank=True)
+    # Piece-pair keys of name_key (rules_screening.edit_keys): indexed look-up of names within one edit.
+    ed_a = models.CharField(max_length=210, blank=True, db_index=True)
+    ed_b = models.CharField(max_length=210, blank=True, db_index=True)
+    ed_c = models.CharField(max_length=210, blank=True, db_index=True)
 
     class Meta:
+        ordering = ["row_no", "id"]
         verbose_name = _("名单条目")
+
+    @property
+    def identity(self) -> int:
+        return self.origin_id or self.pk
 
 
 # ---- Regulatory reports --------------------------------------------------------------------------------------------
@@ -401,7 +435,7 @@ class RegulatoryReport(models.Model):
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
     followup_no = models.PositiveSmallIntegerField(_("持续报告序号"), default=0)
     records = models.PositiveIntegerField(_("记录数"), default=0)
-    content = models.TextField()
+    content = EncryptedTextField(_("报告内容"))
     sha256 = models.CharField(max_length=64)
     generated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     generated_at = models.DateTimeField(_("生成时间"))
@@ -413,3 +447,7 @@ class RegulatoryReport(models.Model):
     class Meta:
         ordering = ["-generated_at", "-id"]
         verbose_name = _("监管报告")
+
+
+pii.declare("risk.RegulatoryReport.content", pii.PiiClass.ENCRYPTED, pii.Sensitivity.C3, "generic",
+            "监管报告文件（含客户身份与交易信息）")
