@@ -264,7 +264,7 @@ class Alert(models.Model):
     threshold_minor = models.BigIntegerField(_("阈值"), default=0)
     figures = models.JSONField(_("触发数据"), default=dict)
     entry_ids = models.JSONField(_("相关交易"), default=list)
-    source = models.CharField(_("来源"), max_length=8, default="batch")
+    source = models.CharField(_("来源"), max_length=12, default="batch")
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.NEW, db_index=True)
     case = models.ForeignKey("Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
     report = models.ForeignKey("RegulatoryReport", null=True, blank=True, on_delete=models.PROTECT, related_name="alerts")

@@ -236,7 +236,8 @@ def case_add_note(*, actor: Any, case_id: Any, text: str, attachment: Any = None
 
 
 def case_close(*, actor: Any, case_id: Any, reason: str) -> Case:
-    """Decide a case as a false positive: its alerts close with the reason. Large-value alerts cannot be excluded."""
+    """Decide a case as not suspicious (a false positive), with the reason: its suspicious-kind alerts close; its
+    large-value alerts still go into the day's large-value report."""
     reason = (reason or "").strip()
     with transaction.atomic():
         case = _case_for_update(actor, case_id)
@@ -245,12 +246,12 @@ def case_close(*, actor: Any, case_id: Any, reason: str) -> Case:
             raise ValidationFailed("reason_required", _("请填写结案理由（至少10个字）"),
                                    fields={"reason": [str(_("请填写结案理由（至少10个字）"))]})
         alerts = list(case.alerts.select_for_update())
-        if any(a.report_kind == "large" for a in alerts):
-            raise RuleViolation("large_value_must_report", _("案件含大额交易预警，大额交易须报告，不能整体排除"))
         now = timezone.now()
         case.status, case.decision_reason, case.decided_by, case.decided_at = Case.Status.CLOSED, reason[:1000], actor, now
         case.save(update_fields=["status", "decision_reason", "decided_by", "decided_at"])
-        open_ = [a for a in alerts if a.status in Alert.OPEN_STATUSES]
+        # Not suspicious: the suspicious-kind alerts close. Large-value alerts stay open until the day's large-value
+        # report includes them — a large transaction is reported whatever the investigation found.
+        open_ = [a for a in alerts if a.status in Alert.OPEN_STATUSES and a.report_kind != "large"]
         Alert.objects.filter(pk__in=[a.pk for a in open_]).update(
             status=Alert.Status.CLOSED, closed_at=now, closed_by=actor, close_reason=reason[:500])
         for a in open_:

@@ -251,7 +251,7 @@ def rule_detail(request: HttpRequest, code: str) -> HttpResponse:
                 except PermissionDenied:
                     raise
                 except DomainError as exc:
-                    errors = {k: [str(m) for m in v] for k, v in exc.fields.items()} or {"__all__": [str(exc.message)]}
+                    errors = {k: [str(m) for m in v] for k, v in exc.fields.items()} or {"general": [str(exc.message)]}
                     messages.error(request, _("%(message)s（错误代码：%(code)s）") % {"message": exc.message,
                                                                                  "code": exc.code})
     return render(request, "risk/rule_detail.html", {

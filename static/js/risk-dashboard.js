@@ -8,9 +8,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const el = document.getElementById(id);
     if (!el) return;
     window.echarts.init(el).setOption({
-      title: { text: d.title, left: 0, textStyle: { fontSize: 14, fontWeight: 600 } },
-      grid: { left: 40, right: 10, top: 40, bottom: 30 }, tooltip: { trigger: "axis" },
-      xAxis: { type: "category", data: d.labels }, yAxis: { type: "value", minInterval: 1 },
+      animation: false, title: { text: d.title, left: 0, textStyle: { fontSize: 14, fontWeight: 600 } },
+      grid: { left: 40, right: 10, top: 56, bottom: 30 }, tooltip: { trigger: "axis" },
+      xAxis: { type: "category", data: d.labels, axisLabel: { interval: 0 } }, yAxis: { type: "value", minInterval: 1 },
       series: [{ type: "bar", data: d.values, itemStyle: { color: colors[id.replace("chart-", "")] || "#1d4e7a" },
                  label: { show: true, position: "top" } }],
     });
@@ -21,7 +21,7 @@ document.addEventListener("DOMContentLoaded", () => {
   if (pieEl) {
     const palette = ["#b42318", "#c47f17", "#2e7d32", "#9aa5b1"];
     window.echarts.init(pieEl).setOption({
-      title: { text: data.ratings.title, left: 0, textStyle: { fontSize: 14, fontWeight: 600 } },
+      animation: false, title: { text: data.ratings.title, left: 0, textStyle: { fontSize: 14, fontWeight: 600 } },
       tooltip: { trigger: "item" }, legend: { bottom: 0 },
       series: [{ type: "pie", radius: ["40%", "65%"], top: 20, label: { formatter: "{b}: {c}" },
                  data: data.ratings.labels.map((l, i) => ({ name: l, value: data.ratings.values[i],
