@@ -23,7 +23,7 @@ document.addEventListener("DOMContentLoaded", () => {
     window.echarts.init(pieEl).setOption({
       animation: false, title: { text: data.ratings.title, left: 0, textStyle: { fontSize: 14, fontWeight: 600 } },
       tooltip: { trigger: "item" }, legend: { bottom: 0 },
-      series: [{ type: "pie", radius: ["40%", "65%"], top: 20, label: { formatter: "{b}: {c}" },
+      series: [{ type: "pie", radius: ["32%", "52%"], center: ["50%", "50%"], label: { formatter: "{b}: {c}" },
                  data: data.ratings.labels.map((l, i) => ({ name: l, value: data.ratings.values[i],
                                                             itemStyle: { color: palette[i] } })) }],
     });

@@ -9,7 +9,7 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from bankcrm.core.money import format_amount
 
@@ -33,19 +33,19 @@ def countdown(value: date | None) -> str:
 
 
 FIGURE_LABELS = {
-    "total": _l("合计金额"), "count": _l("笔数"), "threshold": _l("阈值"), "currency_group": _l("币种口径"), "direction": _l("方向"),
-    "band_from": _l("识别区间下限"), "window_days": _l("窗口（天）"), "in": _l("转入"), "out": _l("转出"), "out_pct": _l("转出占比%"),
-    "accounts": _l("启用账户数"), "dormant_months": _l("休眠期（月）"), "counterparties": _l("交易对手数"), "inflow": _l("转入合计"),
-    "income_band": _l("申报年收入"), "limit": _l("判断标准"), "rule_version": _l("规则版本"), "list_kind": _l("名单类型"),
-    "list": _l("名单"), "entry_name": _l("名单姓名"), "entry_birth_date": _l("名单出生日期"), "match": _l("匹配方式"), "score": _l("匹配分"), "birth_date_match": _l("出生日期一致"),
+    "total": gettext_lazy("合计金额"), "count": gettext_lazy("笔数"), "threshold": gettext_lazy("阈值"), "currency_group": gettext_lazy("币种口径"), "direction": gettext_lazy("方向"),
+    "band_from": gettext_lazy("识别区间下限"), "window_days": gettext_lazy("窗口（天）"), "in": gettext_lazy("转入"), "out": gettext_lazy("转出"), "out_pct": gettext_lazy("转出占比%"),
+    "accounts": gettext_lazy("启用账户数"), "dormant_months": gettext_lazy("休眠期（月）"), "counterparties": gettext_lazy("交易对手数"), "inflow": gettext_lazy("转入合计"),
+    "income_band": gettext_lazy("申报年收入"), "limit": gettext_lazy("判断标准"), "rule_version": gettext_lazy("规则版本"), "list_kind": gettext_lazy("名单类型"),
+    "list": gettext_lazy("名单"), "entry_name": gettext_lazy("名单姓名"), "entry_birth_date": gettext_lazy("名单出生日期"), "match": gettext_lazy("匹配方式"), "score": gettext_lazy("匹配分"), "birth_date_match": gettext_lazy("出生日期一致"),
 }
 HIDDEN = {"list_id", "list_version", "entry_id"}
 VALUE_LABELS = {
-    "list_kind": {"sanctions": _l("制裁名单"), "pep": _l("政治公众人物"), "internal": _l("内部关注名单")},
-    "match": {"exact_name": _l("姓名完全一致"), "pinyin": _l("拼音一致"), "edit_distance_1": _l("姓名相差一字"),
-              "latin_pinyin": _l("英文名与拼音一致")},
+    "list_kind": {"sanctions": gettext_lazy("制裁名单"), "pep": gettext_lazy("政治公众人物"), "internal": gettext_lazy("内部关注名单")},
+    "match": {"exact_name": gettext_lazy("姓名完全一致"), "pinyin": gettext_lazy("拼音一致"), "edit_distance_1": gettext_lazy("姓名相差一字"),
+              "latin_pinyin": gettext_lazy("英文名与拼音一致")},
 }
-KIND_LABELS = {"watchlist": _l("名单筛查命中")}
+KIND_LABELS = {"watchlist": gettext_lazy("名单筛查命中")}
 MONEY = {"total", "threshold", "band_from", "in", "out", "inflow", "limit"}
 
 
