@@ -293,3 +293,19 @@ def test_api_alerts_cases_reports(bank, world):
                                                      "effective_from": timezone.localdate().isoformat(),
                                                      "note": "x"}, content_type="application/json")
     assert r.status_code == 400 and r.json()["error"]["code"] == "rule_invalid"
+
+
+def test_link_related_customer(bank, world):
+    alert = _suspicious_alert(bank, world)
+    case = services.case_open(actor=bank.risk, alert_ids=[alert.pk])
+    services.case_link_customer(actor=bank.risk, case_id=case.pk, customer_no=world.zhang.customer_no)
+    assert list(case.related_customers.values_list("pk", flat=True)) == [world.zhang.pk]
+    with pytest.raises(RuleViolation):
+        services.case_link_customer(actor=bank.risk, case_id=case.pk, customer_no=world.zhang.customer_no)
+    with pytest.raises(NotFound):
+        services.case_link_customer(actor=bank.risk, case_id=case.pk, customer_no="99999999999")
+    r = login_client(bank.risk).post(f"/api/v1/risk/cases/{case.pk}/customers/",
+                                     {"customer_no": world.wang.customer_no}, content_type="application/json")
+    assert r.status_code == 200 and world.wang.pk in r.json()["related_customer_ids"]
+    page = login_client(bank.risk).post(f"/risk/cases/{case.pk}/link_customer/", {"customer_no": ""}, follow=True)
+    assert "customer_not_found" in page.content.decode()

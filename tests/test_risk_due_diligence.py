@@ -143,3 +143,20 @@ def test_dd_via_api(bank):
     assert current(c).level == "medium"
     r = cm.post(url, {"items": ALL_DONE, "result": "normal"}, content_type="application/json")
     assert r.status_code == 409 and r.json()["error"]["code"] == "dd_not_open"
+
+
+def test_report_conclusion_becomes_an_alert_for_a_case(bank):
+    """A due diligence concluding "report" enters the alert → case workflow once (dedupe on the task)."""
+    from bankcrm.risk import due_diligence, services
+    from bankcrm.risk.models import Alert
+    from tests.ledger_helpers import build_ledger
+
+    led = build_ledger(bank)
+    dd = due_diligence.due_diligence_open(customer_id=led.zhang.pk, trigger="manual", source_key="manual:zhang:1")
+    items = {i["code"]: {"done": True, "note": "已核实"} for i in dd.checklist}
+    due_diligence.due_diligence_complete(actor=bank.risk, dd_id=dd.pk, items=items, result="report",
+                                         notes="客户无法说明大额现金来源")
+    alert = Alert.objects.get(customer=led.zhang, rule_code="DD")
+    assert alert.kind == "due_diligence" and alert.source == "dd" and alert.figures["due_diligence"] == dd.pk
+    case = services.case_open(actor=bank.risk, alert_ids=[alert.pk])
+    assert case.customer_id == led.zhang.pk

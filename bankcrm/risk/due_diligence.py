@@ -117,7 +117,21 @@ def due_diligence_complete(*, actor: Any, dd_id: int, items: dict[str, dict[str,
             current = RiskProfile.objects.filter(pk=dd.customer_id).values_list("aml_level", flat=True).first()
             floor = rules.HIGH if current in (rules.MEDIUM, rules.HIGH) else rules.MEDIUM
             _rate_one(actor=actor, customer_id=dd.customer_id, trigger="dd", rationale=notes, floor=floor)
+        elif result == D.Result.REPORT:
+            _refer_for_investigation(actor, dd)
     return dd
+
+
+def _refer_for_investigation(actor: Any, dd: DueDiligence) -> None:
+    """A due diligence that concludes "report" becomes an alert, so risk managers take it into a case (and the
+    suspicious-report clock starts when they confirm it) like any other indicator."""
+    from . import alerting
+
+    alerting.raise_alerts([alerting.Hit(
+        dedupe_key=f"DD:{dd.pk}", rule_code="DD", kind="due_diligence", report_kind="suspicious",
+        customer_id=dd.customer_id, branch_path=dd.branch_path, business_date=timezone.localdate(),
+        figures={"due_diligence": dd.pk, "trigger": dd.trigger, "notes": dd.notes[:200]},
+        entry_ids=(dd.entry_id,) if dd.entry_id else ())], source="dd", actor=actor)
 
 
 # ---- Selectors -------------------------------------------------------------------------------------------------------

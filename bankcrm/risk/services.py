@@ -210,6 +210,26 @@ def case_add_alerts(*, actor: Any, case_id: Any, alert_ids: list[Any]) -> Case:
     return case
 
 
+def case_link_customer(*, actor: Any, case_id: Any, customer_no: str) -> Case:
+    """Add a related customer to the investigation (a counterparty, a relative, a company's controller), found by
+    customer number among the customers the actor may see."""
+    from bankcrm.customers.models import Customer
+
+    customer_no = (customer_no or "").strip()
+    with transaction.atomic():
+        case = _case_for_update(actor, case_id)
+        _require_open(case)
+        other = Customer.objects.visible_to(actor).filter(customer_no=customer_no).first() if customer_no else None
+        if other is None:
+            raise NotFound("customer_not_found", _("客户不存在或无权查看"),
+                           fields={"customer_no": [str(_("客户不存在或无权查看"))]})
+        if other.pk == case.customer_id or case.related_customers.filter(pk=other.pk).exists():
+            raise RuleViolation("customer_already_linked", _("该客户已在本案中"))
+        case.related_customers.add(other)
+        audit.record(actor=actor, verb="risk.case_updated", target=case, after={"related_customer": other.pk})
+    return case
+
+
 def case_add_note(*, actor: Any, case_id: Any, text: str, attachment: Any = None) -> CaseNote:
     """An investigation note, optionally with one attachment (PDF, image, text, CSV or Excel up to 5 MB)."""
     text = (text or "").strip()

@@ -167,7 +167,11 @@ CASE_ACTIONS = {"close": services.case_close, "escalate": services.case_escalate
 @capability_required("risk.investigate")
 def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
-        if action == "add_alerts":
+        if action == "link_customer":
+            entrypoint(services.case_link_customer)(actor=request.user, case_id=pk,
+                                                    customer_no=request.POST.get("customer_no", ""))
+            messages.success(request, _("已添加关联客户"))
+        elif action == "add_alerts":
             entrypoint(services.case_add_alerts)(actor=request.user, case_id=pk, alert_ids=request.POST.getlist("alert"))
             messages.success(request, _("预警已并入案件"))
         elif action in CASE_ACTIONS:

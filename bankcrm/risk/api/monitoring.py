@@ -251,6 +251,23 @@ class CaseAlerts(APIView):
         return Response(CaseDetailSerializer(case).data)
 
 
+class CustomerNoSerializer(serializers.Serializer):
+    customer_no = serializers.CharField(max_length=16)
+
+
+class CaseCustomers(APIView):
+    permission_classes = [HasCapability]
+    capability = "risk.investigate"
+
+    @extend_schema(request=CustomerNoSerializer, responses={200: CaseDetailSerializer, **ERRORS})
+    def post(self, request: Request, pk: int) -> Response:
+        s = CustomerNoSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        case = entrypoint(services.case_link_customer)(actor=request.user, case_id=pk,
+                                                       customer_no=s.validated_data["customer_no"])
+        return Response(CaseDetailSerializer(case).data)
+
+
 class CaseDecision(APIView):
     permission_classes = [HasCapability]
     capability = "risk.investigate"

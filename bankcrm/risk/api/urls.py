@@ -12,6 +12,7 @@ urlpatterns: list = [
     path("risk/cases/<int:pk>/", m.CaseDetail.as_view(), name="api-risk-case"),
     path("risk/cases/<int:pk>/notes/", m.CaseNotes.as_view(), name="api-risk-case-notes"),
     path("risk/cases/<int:pk>/alerts/", m.CaseAlerts.as_view(), name="api-risk-case-alerts"),
+    path("risk/cases/<int:pk>/customers/", m.CaseCustomers.as_view(), name="api-risk-case-customers"),
     path("risk/cases/<int:pk>/close/", m.CaseClose.as_view(), name="api-risk-case-close"),
     path("risk/cases/<int:pk>/escalate/", m.CaseEscalate.as_view(), name="api-risk-case-escalate"),
     path("risk/cases/<int:pk>/report/", m.CaseReport.as_view(), name="api-risk-case-report"),

@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy
 
 from bankcrm.core.money import format_amount
 
+from ..models import DueDiligence
+
 register = template.Library()
 
 
@@ -38,14 +40,16 @@ FIGURE_LABELS = {
     "accounts": gettext_lazy("启用账户数"), "dormant_months": gettext_lazy("休眠期（月）"), "counterparties": gettext_lazy("交易对手数"), "inflow": gettext_lazy("转入合计"),
     "income_band": gettext_lazy("申报年收入"), "limit": gettext_lazy("判断标准"), "rule_version": gettext_lazy("规则版本"), "list_kind": gettext_lazy("名单类型"),
     "list": gettext_lazy("名单"), "entry_name": gettext_lazy("名单姓名"), "entry_birth_date": gettext_lazy("名单出生日期"), "match": gettext_lazy("匹配方式"), "score": gettext_lazy("匹配分"), "birth_date_match": gettext_lazy("出生日期一致"),
+    "trigger": gettext_lazy("尽职调查起因"), "notes": gettext_lazy("尽职调查说明"),
 }
-HIDDEN = {"list_id", "list_version", "entry_id"}
-VALUE_LABELS = {
+HIDDEN = {"list_id", "list_version", "entry_id", "due_diligence"}
+VALUE_LABELS: dict[str, Any] = {
+    "trigger": dict(DueDiligence.Trigger.choices),
     "list_kind": {"sanctions": gettext_lazy("制裁名单"), "pep": gettext_lazy("政治公众人物"), "internal": gettext_lazy("内部关注名单")},
     "match": {"exact_name": gettext_lazy("姓名完全一致"), "pinyin": gettext_lazy("拼音一致"), "edit_distance_1": gettext_lazy("姓名相差一字"),
               "latin_pinyin": gettext_lazy("英文名与拼音一致")},
 }
-KIND_LABELS = {"watchlist": gettext_lazy("名单筛查命中")}
+KIND_LABELS = {"watchlist": gettext_lazy("名单筛查命中"), "due_diligence": gettext_lazy("尽职调查建议可疑报告")}
 MONEY = {"total", "threshold", "band_from", "in", "out", "inflow", "limit"}
 
 
