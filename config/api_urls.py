@@ -58,4 +58,5 @@ urlpatterns += [
     path("customers/imports/<int:pk>/", customer_imports.CustomerImportDetail.as_view(), name="api-customer-import"),
 ]
 
-urlpatterns += [path("", include("bankcrm.ledger.api.urls")), path("", include("bankcrm.risk.api.urls"))]
+urlpatterns += [path("", include("bankcrm.ledger.api.urls")), path("", include("bankcrm.risk.api.urls")),
+                path("", include("bankcrm.service.api.urls")), path("", include("bankcrm.surveys.api.urls"))]

@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("bankcrm.ledger.urls")),
     path("", include("bankcrm.ledger.setup_urls")),
     path("", include("bankcrm.risk.urls")),
+    path("", include("bankcrm.service.urls")),
+    path("", include("bankcrm.surveys.urls")),
     path("", include("bankcrm.core.urls")),
 ]
 

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "bankcrm.customers",
     "bankcrm.ledger",
     "bankcrm.risk",
+    "bankcrm.service",
+    "bankcrm.surveys",
 ]
 
 MIDDLEWARE = [

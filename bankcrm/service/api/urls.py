@@ -1,0 +1,3 @@
+"""service API routes (under /api/v1/)."""
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""service pages."""
+
+app_name = "service"
+
+urlpatterns: list = []

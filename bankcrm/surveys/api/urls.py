@@ -1,0 +1,3 @@
+"""surveys API routes (under /api/v1/)."""
+
+urlpatterns: list = []

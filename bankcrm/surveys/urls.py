@@ -1,0 +1,5 @@
+"""surveys pages."""
+
+app_name = "surveys"
+
+urlpatterns: list = []
