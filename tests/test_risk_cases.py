@@ -309,3 +309,17 @@ def test_link_related_customer(bank, world):
     assert r.status_code == 200 and world.wang.pk in r.json()["related_customer_ids"]
     page = login_client(bank.risk).post(f"/risk/cases/{case.pk}/link_customer/", {"customer_no": ""}, follow=True)
     assert "customer_not_found" in page.content.decode()
+
+
+def test_open_large_alert_follows_the_days_total(bank, world):
+    """Real time raises 0501 at the crossing; a later deposit the same day brings the open alert up to the day's total
+    (the report shows the whole day); the nightly run then changes nothing."""
+    alert, first = _large_alert(bank, world)
+    second = _post(bank.om_a1, ledger.cash_deposit_movement(actor=bank.om_a1, account_id=world.zhang_cny.pk,
+                                                            amount_fen=3_000_000))
+    _drain()
+    alert.refresh_from_db()
+    assert alert.entry_ids == [first.pk, second.pk] and alert.total_minor == 8_000_000
+    assert services.monitoring_run(day=alert.business_date).changes == 0
+    report = reports.large_report_generate(actor=bank.compliance, day=alert.business_date)
+    assert f'no="{second.txn_no}"' in report.content

@@ -12,13 +12,14 @@ from typing import Any
 from django.db.models import F
 from django.utils import timezone
 
-from bankcrm.core import audit
+from bankcrm.core import audit, outbox
 
 from .models import Alert, RiskProfile
 
-# Called with the customer ids that got new alerts, after they are written (same transaction): the AML rating
-# registers a re-rating trigger here.
+# Called with the customer ids that got new alerts, after the alerts commit (outbox topic "risk.alerts_raised",
+# consumer "risk_alert_hooks"): the AML rating registers its re-rating trigger here. Monitoring does not wait for it.
 ON_NEW_ALERTS: list[Callable[[set[int]], None]] = []
+TOPIC_RAISED = "risk.alerts_raised"
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,19 @@ class Hit:
 
 def raise_alerts(hits: Iterable[Hit], *, source: str, actor: Any = None) -> list[Alert]:
     """Insert the hits not already alerted; returns the new alerts. Runs inside the caller's transaction."""
+    return raise_or_refresh(hits, source=source, actor=actor)[0]
+
+
+def raise_or_refresh(hits: Iterable[Hit], *, source: str, actor: Any = None) -> tuple[list[Alert], int]:
+    """Insert the new hits, and bring open, not yet reported alerts up to date with a later sighting of the same fact
+    (a day's cumulative total that kept growing after the first alert: the report must show the whole day). Returns
+    the new alerts and how many existing ones changed."""
     hits = list({h.dedupe_key: h for h in hits}.values())
     if not hits:
-        return []
-    existing = set(Alert.objects.filter(dedupe_key__in=[h.dedupe_key for h in hits])
-                   .values_list("dedupe_key", flat=True))
+        return [], 0
+    existing = {a.dedupe_key: a for a in Alert.objects.filter(dedupe_key__in=[h.dedupe_key for h in hits]).only(
+        "id", "dedupe_key", "status", "report_id", "entry_ids", "total_minor", "figures")}
+    refreshed = _refresh([h for h in hits if h.dedupe_key in existing], existing, actor)
     now = timezone.now()
     fresh = [Alert(dedupe_key=h.dedupe_key, rule_id=h.rule_id, rule_code=h.rule_code, kind=h.kind,
                    report_kind=h.report_kind, customer_id=h.customer_id, branch_path=h.branch_path,
@@ -55,20 +64,41 @@ def raise_alerts(hits: Iterable[Hit], *, source: str, actor: Any = None) -> list
                    entry_ids=list(h.entry_ids), source=source, due_on=h.due_on, created_at=now)
              for h in hits if h.dedupe_key not in existing]
     if not fresh:
-        return []
+        return [], refreshed
     Alert.objects.bulk_create(fresh, ignore_conflicts=True)
     created = list(Alert.objects.filter(dedupe_key__in=[a.dedupe_key for a in fresh], created_at=now))
     if not created:
-        return []
+        return [], refreshed
     per_customer = Counter(a.customer_id for a in created)
     _bump_profiles(per_customer, {a.customer_id: a.branch_path for a in created})
     audit.record(actor=actor, verb="risk.alerts_raised", target_type="risk.Alert",
                  target_id=created[0].pk if len(created) == 1 else "",
                  target_repr=f"{len(created)} × " + ", ".join(sorted({a.rule_code for a in created})),
                  after={"alerts": [a.pk for a in created][:200], "count": len(created), "source": source})
+    outbox.publish(TOPIC_RAISED, {"customer_ids": sorted(per_customer)})
+    return created, refreshed
+
+
+def run_hooks(customer_ids: set[int]) -> None:
     for hook in ON_NEW_ALERTS:
-        hook(set(per_customer))
-    return created
+        hook(customer_ids)
+
+
+def _refresh(hits: list[Hit], existing: dict[str, Alert], actor: Any) -> int:
+    changed = []
+    for h in hits:
+        a = existing[h.dedupe_key]
+        if a.report_id or a.status not in Alert.OPEN_STATUSES:
+            continue
+        if list(h.entry_ids) != list(a.entry_ids) or h.total_minor != a.total_minor:
+            a.entry_ids, a.total_minor, a.figures = list(h.entry_ids), h.total_minor, h.figures
+            changed.append(a)
+    if changed:
+        Alert.objects.bulk_update(changed, ["entry_ids", "total_minor", "figures"])
+        audit.record(actor=actor, verb="risk.alerts_refreshed", target_type="risk.Alert",
+                     target_id=changed[0].pk if len(changed) == 1 else "", target_repr=f"{len(changed)} × refreshed",
+                     after={"alerts": [a.pk for a in changed][:200], "count": len(changed)})
+    return len(changed)
 
 
 def _bump_profiles(per_customer: Counter, paths: dict[int, str]) -> None:

@@ -14,6 +14,7 @@ register_verbs({
     "risk.due_diligence_completed": _("完成尽职调查"),
     "risk.rule_saved": _("维护监测规则"),
     "risk.alerts_raised": _("生成监测预警"),
+    "risk.alerts_refreshed": _("更新预警的触发数据（当日累计增加）"),
     "risk.alert_closed": _("排除预警"),
     "risk.case_opened": _("立案调查"),
     "risk.case_updated": _("更新调查案件"),

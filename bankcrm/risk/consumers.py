@@ -2,7 +2,8 @@
 
 - ``risk_monitor``: every posted ledger entry → real-time monitoring of the customers on both legs for that business
   date (the same SQL as the nightly run) and a due-diligence task for one-off services at or above the threshold;
-- ``risk_customers``: registered and changed customers → AML rating and watch-list screening.
+- ``risk_customers``: registered and changed customers → AML rating and watch-list screening;
+- ``risk_alert_hooks``: customers with new alerts → re-rating (alerting.ON_NEW_ALERTS).
 """
 
 from __future__ import annotations
@@ -59,5 +60,12 @@ def customer_events(events: list[OutboxEvent]) -> None:
         watchlist.on_customers_changed(changed)
 
 
+def alert_hooks(events: list[OutboxEvent]) -> None:
+    from . import alerting
+
+    alerting.run_hooks({c for e in events for c in e.payload["customer_ids"]})
+
+
+outbox.register_consumer("risk_alert_hooks", ("risk.alerts_raised",), alert_hooks)
 outbox.register_consumer("risk_monitor", ("ledger.entry_posted",), monitor_entries)
 outbox.register_consumer("risk_customers", ("customers.registered", "customers.changed"), customer_events)

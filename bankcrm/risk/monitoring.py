@@ -6,7 +6,8 @@ second sighting a no-op).
 Monitored transactions are the legs of journal entries on customer accounts (so a transfer between two customers
 counts for both): money in when the leg credits the account, out when it debits it. The category comes from the
 other leg: the teller's cash box → cash; another customer account or the clearing account → transfer; interest,
-suspense and FX legs are not customer transactions. Reversals are not counted (the reversed entry still is: a
+suspense and FX legs are not customer transactions. A counterparty is another customer of the bank (whichever of
+their accounts) or, for transfers to other banks, the bank and name of the payee. Reversals are not counted (the reversed entry still is: a
 reversal corrects the books, not what the customer did). Days are natural days in Asia/Shanghai (the ledger's
 business date). Portable SQL (SQLite and PostgreSQL); figures are integer minor units.
 """
@@ -36,7 +37,7 @@ SELECT e.id AS entry_id, a.customer_id AS cid, c.kind AS ckind, c.income_band AS
        CASE WHEN p.side = 'C' THEN 'in' ELSE 'out' END AS dir, p.amount_fen AS amount, e.currency AS cur,
        e.cross_border AS xb, e.business_date AS d, p.account_id AS acc, a.opened_at AS opened,
        CASE WHEN o.internal_code = 'cash' THEN 'cash' ELSE 'transfer' END AS cat,
-       CASE WHEN o.kind = 'customer' THEN 'A' || CAST(o.id AS TEXT)
+       CASE WHEN o.kind = 'customer' THEN 'C' || CAST(o.customer_id AS TEXT)
             ELSE 'N' || e.counterparty_bank || '/' || e.counterparty_name END AS cp
 FROM ledger_journalentry e
 JOIN ledger_posting p ON p.entry_id = e.id
