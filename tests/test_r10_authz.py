@@ -46,6 +46,13 @@ SIGNED_IN_SELF = {  # login_required: the signed-in person's own page, no one el
     "core:inbox": "one's own inbox (providers filter by capability and scope)",
 }
 ALLOW_LIST = {**PUBLIC, **SIGNED_IN_SELF}
+SURVEY_PUBLIC = {  # the customer's survey pages: no login, the one-time token is the authority (test_surveys_tokens)
+    "surveys:answer": "customer answers a survey through a single-use, expiring, unguessable token",
+    "surveys:submit": "the survey form's POST (token in the body, CSRF-protected)",
+    "surveys:thanks": "static thank-you page after a survey",
+}
+PUBLIC.update(SURVEY_PUBLIC)
+ALLOW_LIST.update(SURVEY_PUBLIC)
 UNSAFE = ("post", "put", "patch", "delete")
 
 

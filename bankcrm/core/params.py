@@ -94,6 +94,9 @@ define("staff.contract_expiry_warning", "days", 14, _("非正式员工合同到�
 define("surveys.min_interval", "days", 90, _("同一客户两次调查最短间隔"), "DOMAIN_RULES §1")
 define("appraisal.satisfaction_weight_min", "percent", 40, _("客户满意度在考核中的最低权重"), "DOMAIN_RULES §1", maximum=100)
 define("incentives.clawback_window", "months", 24, _("绩效薪酬追索期"), "DOMAIN_RULES §1")
+define("surveys.csat_low", "int", 2, _("满意度低分线（1–5分，≤此分自动立反馈案件）"), "DOMAIN_RULES §1", minimum=1, maximum=5)
+define("surveys.nps_low", "int", 6, _("推荐意愿低分线（0–10分，≤此分自动立反馈案件）"), "DOMAIN_RULES §1", maximum=10)
+define("surveys.link_valid", "days", 14, _("调查链接有效期"), "DOMAIN_RULES §6", minimum=1, maximum=90)
 
 
 def definition(code: str) -> ParameterDef:
@@ -137,3 +140,15 @@ def display(code: str, val: int) -> str:
 
         return f"{format_amount(val, d.currency or 'CNY')} {d.currency}"
     return f"{val}{UNITS.get(d.kind, '')}"
+# §5 Service requests (issue #7): response / resolution targets by priority, escalation lead times
+define("service.respond.urgent", "hours", 2, _("紧急服务请求响应时限"), "DOMAIN_RULES §1 service SLA", minimum=1)
+define("service.respond.high", "hours", 4, _("高优先级服务请求响应时限"), "DOMAIN_RULES §1 service SLA", minimum=1)
+define("service.respond.normal", "hours", 8, _("普通服务请求响应时限"), "DOMAIN_RULES §1 service SLA", minimum=1)
+define("service.respond.low", "hours", 24, _("低优先级服务请求响应时限"), "DOMAIN_RULES §1 service SLA", minimum=1)
+define("service.resolve.urgent", "hours", 24, _("紧急服务请求解决时限"), "DOMAIN_RULES §1 service SLA", minimum=1)
+define("service.resolve.high", "hours", 72, _("高优先级服务请求解决时限"), "DOMAIN_RULES §1 service SLA", minimum=1)
+define("service.resolve.normal", "hours", 120, _("普通服务请求解决时限"), "DOMAIN_RULES §1 service SLA", minimum=1)
+define("service.resolve.low", "hours", 240, _("低优先级服务请求解决时限"), "DOMAIN_RULES §1 service SLA", minimum=1)
+define("service.escalation_lead", "hours", 2, _("服务请求到期前升级提前量"), "DOMAIN_RULES §1 service SLA")
+define("complaints.escalation_lead", "hours", 48, _("投诉时限到期前升级提前量"), "DOMAIN_RULES §5")
+define("complaints.ack_escalation_lead", "hours", 12, _("投诉受理回执到期前升级提前量"), "DOMAIN_RULES §5")

@@ -7,4 +7,5 @@ class ServiceConfig(AppConfig):
     verbose_name = "服务 Service"
 
     def ready(self) -> None:
-        pass
+        # policy, audit verbs, the escalation sweep, navigation + inbox + 360 panel, demo data
+        from . import access_policy, audit_verbs, demo, jobs, nav  # noqa: F401
