@@ -227,7 +227,7 @@ def reference(first: date, last: date, *, night: bool = False) -> set[str]:
     from django.db import connection
 
     vendor = connection.vendor
-    lo, hi = (first, last) if vendor == "postgresql" else (first.isoformat(), last.isoformat())
+    hi = last if vendor == "postgresql" else last.isoformat()
     current = {"code": ""}
     legs = """
       SELECT p.entry_id AS eid, a.customer_id AS cid, c.kind AS ck, c.income_band AS band, p.side AS side,

@@ -57,7 +57,7 @@ def _scenarios(ctx: demo.SeedContext) -> int:
             ledger.post(builder(actor=teller, **kw), maker=teller, today=day)
         posted += 1
 
-    cash_in, cash_out = ledger.cash_deposit_movement, ledger.cash_withdrawal_movement
+    cash_in = ledger.cash_deposit_movement
     post(people[0], cash_in, d1, account_id=people[0].pk, amount_fen=6_800_000, memo="现金存入")
     for amount, day in ((4_650_000, d3), (4_800_000, d2), (4_920_000, d1)):
         post(people[1], cash_in, day, account_id=people[1].pk, amount_fen=amount, memo="现金存入")

@@ -44,9 +44,14 @@ JOIN ledger_posting p ON p.entry_id = e.id
 JOIN ledger_account a ON a.id = p.account_id
 JOIN ledger_account o ON o.id = CASE WHEN p.side = 'D' THEN e.credit_account_id ELSE e.debit_account_id END
 JOIN customers_customer c ON c.id = a.customer_id
-WHERE e.business_date >= %s AND e.business_date <= %s AND a.kind = 'customer' AND e.kind <> 'reversal'
+WHERE {dates} AND a.kind = 'customer' AND e.kind <> 'reversal'
   AND (o.internal_code IN ('cash', 'clearing') OR o.kind = 'customer'){scope}
 """
+# Everyone (nightly): the day's entries by their date index. A few customers (real time): their accounts' postings by
+# the (account, date) index — never the whole day's entries for a handful of customers.
+DATES_ALL = "e.business_date >= %s AND e.business_date <= %s"
+DATES_FEW = ("p.business_date >= %s AND p.business_date <= %s AND p.account_id IN "
+             "(SELECT id FROM ledger_account WHERE customer_id IN ({ids}))")
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,16 @@ class Scope:
     hi: int | None = None
     ids: tuple[int, ...] = ()
 
-    def sql(self) -> tuple[str, list[Any]]:
+    def base(self, start: date, end: date) -> tuple[str, list[Any]]:
+        """The base statement for these customers between two business dates, and its parameters."""
         if self.ids:
-            return f" AND a.customer_id IN ({', '.join(['%s'] * len(self.ids))})", list(self.ids)
+            marks = ", ".join(["%s"] * len(self.ids))
+            return (BASE.format(dates=DATES_FEW.format(ids=marks), scope=f" AND a.customer_id IN ({marks})"),
+                    [start, end, *self.ids, *self.ids])
         if self.lo is not None:
-            return " AND a.customer_id >= %s AND a.customer_id <= %s", [self.lo, self.hi]
-        return "", []
+            return (BASE.format(dates=DATES_ALL, scope=" AND a.customer_id >= %s AND a.customer_id <= %s"),
+                    [start, end, self.lo, self.hi])
+        return BASE.format(dates=DATES_ALL, scope=""), [start, end]
 
 
 def _ids_agg(expr: str) -> str:
@@ -110,9 +119,7 @@ def compile_rule(rule: MonitoringRule, day: date, scope: Scope, rates: dict[str,
     """The rule's one statement for ``day``: rows (cid, group keys..., figures..., ids)."""
     p = rule.params
     start = rules.window_start(day, int(p.get("window_days", 1))) if rule.kind != "large_value" else day
-    scope_sql, scope_args = scope.sql()
-    base = BASE.format(scope=scope_sql)
-    args: list[Any] = [start, day, *scope_args]
+    base, args = scope.base(start, day)
     kinds_sql, kinds_args = _kinds_sql(rule)
     ids = _ids_agg("entry_id")
     today = "SUM(CASE WHEN d = %s THEN 1 ELSE 0 END) > 0"

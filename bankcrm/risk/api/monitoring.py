@@ -17,10 +17,9 @@ from bankcrm.core import logs
 from bankcrm.core.api.base import ERRORS, HasCapability
 from bankcrm.core.errors import NotFound
 from bankcrm.core.transactions import entrypoint
-
-from .. import reports, rules, selectors, services
 from bankcrm.customers.models import Customer
 
+from .. import reports, selectors, services
 from ..models import Alert, Case, CaseNote, MonitoringRule, RegulatoryReport
 
 
