@@ -323,3 +323,36 @@ def test_open_large_alert_follows_the_days_total(bank, world):
     assert services.monitoring_run(day=alert.business_date).changes == 0
     report = reports.large_report_generate(actor=bank.compliance, day=alert.business_date)
     assert f'no="{second.txn_no}"' in report.content
+
+
+def test_suspicious_report_leaves_large_alerts_to_their_own_report(bank, world):
+    """A case holding both kinds: the suspicious report reports the S01 alert; the day's 0501 alert still goes into
+    the large-value report (and the open-alert count drops once per alert)."""
+    sus = _suspicious_alert(bank, world)
+    large = Alert.objects.get(customer=world.li, rule_code="0501")
+    case = services.case_open(actor=bank.risk, alert_ids=[sus.pk, large.pk])
+    services.case_escalate(actor=bank.risk, case_id=case.pk, reason="分次存入规避大额报告，客户无法说明资金来源")
+    reports.suspicious_report_generate(actor=bank.compliance, case_id=case.pk)
+    sus.refresh_from_db()
+    large.refresh_from_db()
+    assert sus.status == "reported" and large.status == "escalated" and large.report_id is None
+    assert RiskProfile.objects.get(pk=world.li.pk).open_alerts == 1
+    big = reports.large_report_generate(actor=bank.compliance, day=large.business_date)
+    large.refresh_from_db()
+    assert large.report_id == big.pk and RiskProfile.objects.get(pk=world.li.pk).open_alerts == 0
+
+
+def test_second_click_on_a_decided_case_is_answered_not_applied(bank, world):
+    alert = _suspicious_alert(bank, world)
+    case = services.case_open(actor=bank.risk, alert_ids=[alert.pk])
+    c = login_client(bank.risk)
+    reason = {"reason": "资金来源清楚，有合同佐证，排除可疑"}
+    assert c.post(f"/risk/cases/{case.pk}/close/", reason).status_code == 302
+    seq = audit_seq()
+    again = c.post(f"/risk/cases/{case.pk}/escalate/", {"reason": "再次提交同一案件的上报"}, follow=True)
+    assert "case_not_open" in again.content.decode() and verbs_since(seq) == []
+    assert Case.objects.get(pk=case.pk).status == "closed"
+    # an expired session: the form post goes to the login page and changes nothing
+    c.logout()
+    r = c.post(f"/risk/alerts/{alert.pk}/close/", {"reason": "经核实为经营收入"})
+    assert r.status_code == 302 and "/accounts/login/" in r["Location"]

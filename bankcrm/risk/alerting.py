@@ -104,13 +104,21 @@ def _refresh(hits: list[Hit], existing: dict[str, Alert], actor: Any) -> int:
 def _bump_profiles(per_customer: Counter, paths: dict[int, str]) -> None:
     RiskProfile.objects.bulk_create([RiskProfile(customer_id=c, branch_path=paths[c]) for c in per_customer],
                                     ignore_conflicts=True)
+    _adjust(per_customer, +1)
+
+
+def alerts_left_open(customer_ids: Iterable[int]) -> None:
+    """Keep the profiles' open-alert counts when alerts leave the open statuses (one id per alert)."""
+    _adjust(Counter(customer_ids), -1)
+
+
+def _adjust(per_customer: Counter, sign: int) -> None:
+    """One UPDATE per distinct count, never one per customer."""
     by_count: dict[int, list[int]] = {}
     for c, n in per_customer.items():
         by_count.setdefault(n, []).append(c)
     for n, ids in by_count.items():
-        RiskProfile.objects.filter(customer_id__in=ids).update(open_alerts=F("open_alerts") + n)
-
-
-def alert_closed(customer_id: int, n: int = 1) -> None:
-    """Keep the profile's open-alert count when alerts leave the open statuses."""
-    RiskProfile.objects.filter(customer_id=customer_id, open_alerts__gte=n).update(open_alerts=F("open_alerts") - n)
+        qs = RiskProfile.objects.filter(customer_id__in=ids)
+        if sign < 0:
+            qs = qs.filter(open_alerts__gte=n)
+        qs.update(open_alerts=F("open_alerts") + sign * n)

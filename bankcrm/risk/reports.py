@@ -24,6 +24,7 @@ from bankcrm.core.money import format_amount
 from bankcrm.ledger.rules import add_months
 
 from . import selectors
+from .alerting import alerts_left_open
 from .models import Alert, Case, RegulatoryReport
 
 FORMAT_VERSION = "bankcrm-aml-1"
@@ -130,10 +131,7 @@ def large_report_generate(*, actor: Any, day: date) -> RegulatoryReport:
         report = _store(actor=actor, kind="large", number=number, root=root, records=len(alerts), business_date=day,
                         due_on=due)
         Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(report=report, status=Alert.Status.REPORTED)
-        for a in alerts:
-            from .alerting import alert_closed
-
-            alert_closed(a.customer_id)
+        alerts_left_open(a.customer_id for a in alerts)
         audit.record(actor=actor, verb="risk.report_generated", target_type="risk.RegulatoryReport",
                      target_id=report.pk, target_repr=number,
                      after={"kind": "large", "business_date": day, "records": len(alerts), "sha256": report.sha256})
@@ -175,11 +173,10 @@ def suspicious_report_generate(*, actor: Any, case_id: Any) -> RegulatoryReport:
             case.next_followup_on = add_months(today, params.value("aml.suspicious_followup"))
         case.status = Case.Status.REPORTED
         case.save(update_fields=["status", "next_followup_on"])
-        reported = case.alerts.exclude(status=Alert.Status.REPORTED)
-        for a in reported.filter(status__in=Alert.OPEN_STATUSES):
-            from .alerting import alert_closed
-
-            alert_closed(a.customer_id)
+        # The case's suspicious-kind alerts are now reported; its large-value alerts still go into their day's
+        # large-value report (a different report with its own deadline).
+        reported = case.alerts.exclude(status=Alert.Status.REPORTED).exclude(report_kind="large")
+        alerts_left_open(reported.filter(status__in=Alert.OPEN_STATUSES).values_list("customer_id", flat=True))
         reported.update(status=Alert.Status.REPORTED, report=report)
         audit.record(actor=actor, verb="risk.report_generated", target_type="risk.RegulatoryReport",
                      target_id=report.pk, target_repr=number,

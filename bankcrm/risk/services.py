@@ -149,7 +149,7 @@ def alert_close(*, actor: Any, alert_id: Any, reason: str) -> Alert:
         alert.status, alert.closed_at, alert.closed_by, alert.close_reason = (
             Alert.Status.CLOSED, timezone.now(), actor, reason[:500])
         alert.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
-        alerting.alert_closed(alert.customer_id)
+        alerting.alerts_left_open([alert.customer_id])
         audit.record(actor=actor, verb="risk.alert_closed", target=alert, before=before,
                      after={"status": alert.status}, reason=reason)
     return alert
@@ -281,8 +281,7 @@ def case_close(*, actor: Any, case_id: Any, reason: str) -> Case:
         open_ = [a for a in alerts if a.status in Alert.OPEN_STATUSES and a.report_kind != "large"]
         Alert.objects.filter(pk__in=[a.pk for a in open_]).update(
             status=Alert.Status.CLOSED, closed_at=now, closed_by=actor, close_reason=reason[:500])
-        for a in open_:
-            alerting.alert_closed(a.customer_id)
+        alerting.alerts_left_open(a.customer_id for a in open_)
         audit.record(actor=actor, verb="risk.case_closed", target=case, before={"status": "open"},
                      after={"status": case.status, "alerts": [a.pk for a in alerts]}, reason=reason)
     return case

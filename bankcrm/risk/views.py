@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -150,14 +151,8 @@ def case_attachment(request: HttpRequest, pk: int, note_id: int) -> HttpResponse
         return not_found(request)
     _log_customers(request, "risk.case_attachment", [case.customer_id])
     resp = HttpResponse(bytes(note.attachment), content_type=note.attachment_type or "application/octet-stream")
-    resp["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(note.attachment_name)}"
+    resp["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(note.attachment_name)}"
     return resp
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name)
 
 
 CASE_ACTIONS = {"close": services.case_close, "escalate": services.case_escalate}
