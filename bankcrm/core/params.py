@@ -69,6 +69,8 @@ define("aml.due_diligence.usd", "money_fen", 10_000 * W, _("一次性业务尽�
 # §4 Suitability and sales recording
 define("suitability.valid_days", "days", 365, _("风险承受能力评估有效期"), "DOMAIN_RULES §4", minimum=1)
 define("suitability.elderly_age", "age", 65, _("老年客户年龄标准"), "DOMAIN_RULES §4", minimum=50)
+define("suitability.elderly_product_level", "int", 3, _("老年客户需加强告知与双录的最低产品风险等级（R级）"),
+       "DOMAIN_RULES §4", minimum=1, maximum=5)
 define("suitability.cooling_off", "hours", 24, _("私募产品冷静期"), "DOMAIN_RULES §4")
 define("suitability.certified_level", "int", 4, _("需持证销售的最低产品风险等级（R级）"), "DOMAIN_RULES §4", minimum=1, maximum=5)
 define("suitability.reminder_days", "days", 30, _("评估到期提前提醒天数"), "DOMAIN_RULES §4")

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 PRODUCT_KINDS = ("deposit", "wealth", "fund", "insurance", "private")
 # An elderly customer buying a product of this risk level or above (or insurance) needs enhanced disclosure and a
 # sales recording (§4 "R3+"); the product scale itself, not a tunable figure.
-ELDERLY_MIN_PRODUCT_LEVEL = 3
 LEVEL_MIN, LEVEL_MAX = 1, 5
 
 
@@ -182,7 +181,7 @@ def recording_complete(recording: Mapping[str, Any] | None, at: datetime) -> boo
 
 def decide(*, investor_level: int | None, valid_until: date | None, birth_date: date | None, product_level: int,
            product_kind: str, recording_ok: bool, seller_certified: bool, at: datetime, today: date, elderly_age: int,
-           cooling_off_hours: int, certified_level: int) -> Decision:
+           cooling_off_hours: int, certified_level: int, elderly_product_level: int) -> Decision:
     """May a product of ``product_level`` (0 = deposit, no assessment needed) and ``product_kind`` be recommended or
     sold to this investor now? Every rule that fails is named; requirements say what the sale must still carry."""
     v: list[tuple[str, str]] = []
@@ -198,11 +197,11 @@ def decide(*, investor_level: int | None, valid_until: date | None, birth_date: 
                           % {"c": investor_level, "r": product_level}))
     age = age_on(birth_date, today)
     elderly = (age is not None and age >= elderly_age
-               and (product_level >= ELDERLY_MIN_PRODUCT_LEVEL or product_kind == "insurance"))
+               and (product_level >= elderly_product_level or product_kind == "insurance"))
     if elderly and not recording_ok:
         v.append(("suitability_recording_required", _(
             "老年客户双录：客户已满 %(a)d 周岁，购买 R%(l)d 及以上或保险产品须加强风险揭示，并提供双录记录（录音录像编号、双录区、录制时间）")
-            % {"a": elderly_age, "l": ELDERLY_MIN_PRODUCT_LEVEL}))
+            % {"a": elderly_age, "l": elderly_product_level}))
     if product_level >= certified_level and not seller_certified:
         v.append(("seller_not_certified", _("销售资格：销售人员未取得销售 R%(r)d 产品所需的资格认证") % {"r": product_level}))
     requirements = {"enhanced_disclosure": elderly, "recording": elderly,

@@ -280,6 +280,7 @@ def suitability_check(*, actor: Any, customer_id: int, product_level: int, produ
         recording_ok=rules.recording_complete(recording, at),
         seller_certified=level < certified_level or _seller_certified(seller, level), at=at, today=today,
         elderly_age=params.value("suitability.elderly_age", at),
+        elderly_product_level=params.value("suitability.elderly_product_level", at),
         cooling_off_hours=params.value("suitability.cooling_off", at), certified_level=certified_level)
 
 
