@@ -69,10 +69,6 @@ def escalate_from(due_at: datetime, lead: timedelta) -> datetime:
     return due_at - lead
 
 
-def days_left(due: date, today: date) -> int:
-    return (due - today).days
-
-
 def hours_between(start: datetime | None, end: datetime | None) -> float | None:
     """Elapsed hours of one cycle step (receipt → acknowledgement, → decision, → closure); None while open."""
     if start is None or end is None:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from bankcrm.core import access
 
 from . import rules
+from .access_policy import SERVICE_STAFF, may_handle_complaints
 from .models import Complaint, Notification, Rectification, RootCause, ServiceRequest
 
 
@@ -163,7 +164,8 @@ def complaint_stats(actor: Any, *, start: date | None = None, end: date | None =
     rows = list(qs.select_related("root_cause__parent", "branch").only(
         "id", "kind", "channel", "product_line", "status", "received_at", "acknowledged_at", "decided_at", "closed_at",
         "decision_due_on", "ack_due_on", "extension_level", "decision", "branch__name", "branch__code",
-        "branch__path", "root_cause__name", "root_cause__parent__name", "root_cause__parent_id"))
+        "branch__path", "root_cause__code", "root_cause__name", "root_cause__parent__code",
+        "root_cause__parent__name", "root_cause__parent_id"))
     tz = timezone.get_default_timezone()
 
     def count_by(key) -> list[tuple[str, int]]:
@@ -243,3 +245,57 @@ def queue_counts(actor: Any) -> dict[str, int]:
     return {"complaints_open": open_c.count(), "complaints_overdue": open_c.filter(decision_due_on__lt=today).count(),
             "requests_open": requests_visible(actor).filter(status__in=ServiceRequest.OPEN_STATUSES).count(),
             "by_status": dict(open_c.values_list("status").annotate(n=Count("id")))}
+
+
+# ---- Staff pickers and the actions open to the actor ------------------------------------------------------------------
+def customer_visible_to(staff: Any, customer_id: int) -> bool:
+    from bankcrm.customers.models import Customer
+
+    return Customer.objects.visible_to(staff).filter(pk=customer_id).exists()
+
+
+def eligible_staff(customer_id: int, *, exclude: set[int], complaints: bool) -> list[Any]:
+    """Staff who may own / handle an item of this customer: service staff who can see the customer (complaints:
+    employees only), nearest to the customer's branch first."""
+    from bankcrm.customers.models import Customer
+    from bankcrm.org.models import Staff
+
+    qs = (Staff.objects.filter(is_active=True, role_assignments__role__in=[r.value for r in SERVICE_STAFF])
+          .exclude(pk__in=exclude).select_related("branch").prefetch_related("role_assignments").distinct()
+          .order_by("branch__path", "staff_no")[:200])
+    home = Customer.objects.filter(pk=customer_id).values_list("branch__path", flat=True).first() or ""
+    out = []
+    for s in sorted(qs, key=lambda s: (not home.startswith(s.branch.path), -len(s.branch.path), s.staff_no)):
+        if complaints and not may_handle_complaints(s):
+            continue
+        if not access.can(s, "service.handle") or not customer_visible_to(s, customer_id):
+            continue
+        out.append(s)
+    return out
+
+
+def staff_around(customer: Any) -> list[tuple[str, str]]:
+    """Staff a complaint about the customer's branch may name: staff of the customer's branch and its parents."""
+    from bankcrm.org.models import Staff
+
+    parts = [p for p in customer.branch.path.split("/") if p]
+    top = "/" + "/".join(parts[:2]) + "/" if len(parts) >= 2 else customer.branch.path
+    qs = Staff.objects.filter(is_active=True, branch__path__startswith=top).order_by("staff_no")[:300]
+    return [(str(s.pk), f"{s.name}（{s.staff_no}）") for s in qs]
+
+
+def complaint_actions(user: Any, c: Complaint) -> dict[str, bool]:
+    """Which transitions the complaint page offers the user (the services enforce the same rules)."""
+    recused = c.staff_named_id == user.pk
+    is_handler = c.handler_id == user.pk
+    return {
+        "ack": not recused and c.is_open and not c.acknowledged_at and may_handle_complaints(user),
+        "assign": not recused and c.is_open and access.can(user, "service.assign"),
+        "extend": not recused and c.is_open and c.extension_level < 2 and (
+            access.can(user, "service.extend") if c.extension_level == 0 else access.can(user, "service.extend_final")),
+        "decide": not recused and c.is_open and is_handler and may_handle_complaints(user),
+        "close": not recused and c.status == Complaint.Status.DECIDED and may_handle_complaints(user) and (
+            is_handler or access.can(user, "service.assign")),
+        "rectify": not recused and may_handle_complaints(user) and (is_handler or access.can(user, "service.assign")),
+        "letter": not recused and c.decided_at is not None and access.can(user, "service.letter"),
+    }

@@ -121,9 +121,7 @@ def _staff(staff_id: Any, field: str) -> Any:
 
 
 def _customer_visible_to(staff: Any, customer_id: int) -> bool:
-    from bankcrm.customers.models import Customer
-
-    return Customer.objects.visible_to(staff).filter(pk=customer_id).exists()
+    return selectors.customer_visible_to(staff, customer_id)
 
 
 # ---- Root causes ----------------------------------------------------------------------------------------------------
@@ -244,10 +242,10 @@ def _require_owner_or_supervisor(actor: Any, req: ServiceRequest) -> None:
 
 def request_respond(*, actor: Any, request_id: Any, note: str) -> ServiceRequest:
     """The first response to the customer (the response target is met)."""
-    note = _text(note, "note", 2, _("请填写响应内容"), 500)
     with transaction.atomic():
         req = _request_for_update(actor, request_id)
         _require_open_request(req)
+        note = _text(note, "note", 2, _("请填写响应内容"), 500)
         _require_owner_or_supervisor(actor, req)
         if req.responded_at:
             raise RuleViolation("already_responded", _("该服务请求已响应"))
@@ -280,10 +278,10 @@ def request_assign(*, actor: Any, request_id: Any, owner_id: Any) -> ServiceRequ
 
 
 def request_resolve(*, actor: Any, request_id: Any, resolution: str) -> ServiceRequest:
-    resolution = _text(resolution, "resolution", 4, _("请填写处理结果（至少4个字）"))
     with transaction.atomic():
         req = _request_for_update(actor, request_id)
         _require_open_request(req)
+        resolution = _text(resolution, "resolution", 4, _("请填写处理结果（至少4个字）"))
         _require_owner_or_supervisor(actor, req)
         now = _now()
         req.responded_at = req.responded_at or now
@@ -491,9 +489,9 @@ def complaint_assign(*, actor: Any, complaint_id: Any, handler_id: Any) -> Compl
 def complaint_extend(*, actor: Any, complaint_id: Any, reason: str) -> Complaint:
     """Extend the decision date: the first time by a supervisor (to 30 days), the second by a head-office senior
     manager (to 60 days at most). Each with a reason and a notice to the complainant; only before the date passes."""
-    reason = _text(reason, "reason", 10, _("请填写延期理由（至少10个字）"), 1000)
     with transaction.atomic():
         c = _complaint_for_update(actor, complaint_id, "service.extend")
+        reason = _text(reason, "reason", 10, _("请填写延期理由（至少10个字）"), 1000)
         _require_open(c)
         if not rules.extension_allowed(c.extension_level):
             raise RuleViolation("extension_limit", _("投诉已延期两次（最长60日），不能再延期"))
@@ -528,13 +526,13 @@ def complaint_decide(*, actor: Any, complaint_id: Any, findings: str, decision: 
                      root_cause_id: Any) -> Complaint:
     """The handler's decision: findings, upheld / partly / not upheld, remedy and the root cause (a sub-cause of
     the taxonomy); the decision letter is kept as a notice."""
-    findings = _text(findings, "findings", 10, _("请填写调查情况（至少10个字）"))
-    decision = _choice(decision, Complaint.Decision.choices, "decision")
-    remedy = (remedy or "").strip()[:2000]
-    if decision != Complaint.Decision.NOT_UPHELD and len(remedy) < 4:
-        raise _field_error("remedy_required", "remedy", _("投诉成立或部分成立时须填写补救措施"))
     with transaction.atomic():
         c = _complaint_for_update(actor, complaint_id, "service.handle")
+        findings = _text(findings, "findings", 10, _("请填写调查情况（至少10个字）"))
+        decision = _choice(decision, Complaint.Decision.choices, "decision")
+        remedy = (remedy or "").strip()[:2000]
+        if decision != Complaint.Decision.NOT_UPHELD and len(remedy) < 4:
+            raise _field_error("remedy_required", "remedy", _("投诉成立或部分成立时须填写补救措施"))
         _require_handler_type(actor)
         _require_open(c)
         _require_handler(actor, c)
@@ -588,9 +586,9 @@ def complaint_close(*, actor: Any, complaint_id: Any) -> Complaint:
 def rectification_add(*, actor: Any, complaint_id: Any, action: str, owner_id: Any, due_on: date) -> Rectification:
     """An improvement action with an owner and a deadline (by the handler or a supervisor, before or after the
     decision)."""
-    action = _text(action, "action", 4, _("请填写整改措施（至少4个字）"), 300)
     with transaction.atomic():
         c = _complaint_for_update(actor, complaint_id, "service.handle")
+        action = _text(action, "action", 4, _("请填写整改措施（至少4个字）"), 300)
         _require_handler_type(actor)
         if c.handler_id != actor.pk and not access.can(actor, "service.assign"):
             raise PermissionDenied("not_complaint_handler", _("只有经办人或其上级可以安排整改"), capability="service.handle")
@@ -608,13 +606,13 @@ def rectification_add(*, actor: Any, complaint_id: Any, action: str, owner_id: A
 
 def rectification_done(*, actor: Any, rectification_id: Any, note: str) -> Rectification:
     """Mark an action done (its owner, the handler or a supervisor; never the staff member complained about)."""
-    note = _text(note, "note", 2, _("请填写完成情况"), 300)
     with transaction.atomic():
         r = Rectification.objects.select_for_update().filter(pk=rectification_id).first() \
             if str(rectification_id).isdigit() else None
         if r is None:
             raise NotFound("rectification_not_found", _("整改措施不存在或无权查看"))
         c = _complaint_for_update(actor, r.complaint_id, "service.handle")
+        note = _text(note, "note", 2, _("请填写完成情况"), 300)
         if actor.pk not in (r.owner_id, c.handler_id) and not access.can(actor, "service.assign"):
             raise PermissionDenied("not_rectification_owner", _("只有责任人、经办人或其上级可以确认完成"),
                                    capability="service.handle")

@@ -21,7 +21,6 @@ from bankcrm.core.transactions import entrypoint
 from bankcrm.core.web import capability_required, not_found, paginate
 
 from . import reports, selectors, services
-from .access_policy import SERVICE_STAFF, may_handle_complaints
 from .forms import ComplaintForm, DecisionForm, PeriodForm, RequestForm
 from .models import Complaint, Rectification, ServiceRequest
 
@@ -47,35 +46,6 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
-def _eligible_staff(customer_id: int, *, exclude: set[int], complaints: bool) -> list[Any]:
-    """Staff who may own / handle an item of this customer: service staff who can see the customer."""
-    from bankcrm.org.models import Staff
-
-    qs = (Staff.objects.filter(is_active=True, role_assignments__role__in=[r.value for r in SERVICE_STAFF])
-          .exclude(pk__in=exclude).select_related("branch").distinct().order_by("branch__path", "staff_no")[:200])
-    from bankcrm.customers.models import Customer
-
-    home = Customer.objects.filter(pk=customer_id).values_list("branch__path", flat=True).first() or ""
-    out = []
-    for s in sorted(qs, key=lambda s: (not home.startswith(s.branch.path), -len(s.branch.path), s.staff_no)):
-        if complaints and not may_handle_complaints(s):
-            continue
-        if not access.can(s, "service.handle") or not services._customer_visible_to(s, customer_id):
-            continue
-        out.append(s)
-    return out
-
-
-def _staff_around(customer: Any) -> list[tuple[str, str]]:
-    """Staff a complaint about the customer's branch may name: staff of the customer's branch and its parents."""
-    from bankcrm.org.models import Staff
-
-    parts = [p for p in customer.branch.path.split("/") if p]
-    top = "/" + "/".join(parts[:2]) + "/" if len(parts) >= 2 else customer.branch.path
-    qs = Staff.objects.filter(is_active=True, branch__path__startswith=top).order_by("staff_no")[:300]
-    return [(str(s.pk), f"{s.name}（{s.staff_no}）") for s in qs]
-
-
 # ---- Complaints -----------------------------------------------------------------------------------------------------
 @capability_required("service.view")
 def complaint_list(request: HttpRequest) -> HttpResponse:
@@ -97,7 +67,7 @@ def complaint_new(request: HttpRequest, pk: int) -> HttpResponse:
     from bankcrm.customers.selectors import customer_get
 
     customer = customer_get(request.user, pk)
-    form = ComplaintForm(request.POST or None, staff_choices=_staff_around(customer))
+    form = ComplaintForm(request.POST or None, staff_choices=selectors.staff_around(customer))
     if request.method == "POST" and form.is_valid():
         cd = form.cleaned_data
         try:
@@ -127,25 +97,14 @@ def complaint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _log(request, "service.complaint_detail", [c.customer_id], ["name", "id_number", "accounts", "consents", "complaint"])
     user = request.user
     recused = c.staff_named_id == user.pk
-    is_handler = c.handler_id == user.pk
-    can = {
-        "ack": not recused and c.is_open and not c.acknowledged_at and may_handle_complaints(user),
-        "assign": not recused and c.is_open and access.can(user, "service.assign"),
-        "extend": not recused and c.is_open and c.extension_level < 2 and (
-            access.can(user, "service.extend") if c.extension_level == 0 else access.can(user, "service.extend_final")),
-        "decide": not recused and c.is_open and is_handler and may_handle_complaints(user),
-        "close": not recused and c.status == Complaint.Status.DECIDED and may_handle_complaints(user) and (
-            is_handler or access.can(user, "service.assign")),
-        "rectify": not recused and may_handle_complaints(user) and (is_handler or access.can(user, "service.assign")),
-        "letter": not recused and c.decided_at is not None and access.can(user, "service.letter"),
-    }
+    can = selectors.complaint_actions(user, c)
     return render(request, "service/complaint_detail.html", {
         "c": c, "on_file": selectors.on_file(user, c.customer), "events": c.events.select_related("actor"),
         "extensions": c.extensions.select_related("approved_by"), "notices": c.notices.all(),
         "rectifications": c.rectifications.select_related("owner"), "recused": recused, "can": can,
-        "handlers": _eligible_staff(c.customer_id, exclude={c.staff_named_id or 0}, complaints=True)
+        "handlers": selectors.eligible_staff(c.customer_id, exclude={c.staff_named_id or 0}, complaints=True)
         if can["assign"] else [],
-        "owners": _eligible_staff(c.customer_id, exclude=set(), complaints=False) if can["rectify"] else [],
+        "owners": selectors.eligible_staff(c.customer_id, exclude=set(), complaints=False) if can["rectify"] else [],
         "causes": selectors.root_cause_tree(), "decision_form": DecisionForm(), "today": timezone.localdate()})
 
 
@@ -283,7 +242,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         user, "service.handle")
     return render(request, "service/request_detail.html", {
         "r": req, "events": req.events.select_related("actor"), "may": may, "now": timezone.now(),
-        "owners": _eligible_staff(req.customer_id, exclude={req.owner_id}, complaints=False) if may else [],
+        "owners": selectors.eligible_staff(req.customer_id, exclude={req.owner_id}, complaints=False) if may else [],
         "may_close": req.status == ServiceRequest.Status.RESOLVED and (
             req.owner_id == user.pk or access.can(user, "service.assign"))})
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bankcrm.core import access, context, logs
-from bankcrm.core.errors import DomainError, PermissionDenied, ValidationFailed
+from bankcrm.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from bankcrm.core.transactions import entrypoint
 from bankcrm.core.web import capability_required, not_found, paginate
 
@@ -199,7 +199,7 @@ def campaign_run(request: HttpRequest, pk: int) -> HttpResponse:
         run = entrypoint(services.campaign_run)(actor=request.user, campaign_id=pk)
         messages.success(request, _("已抽样 %(n)s 位客户（未授权跳过 %(c)s，间隔内跳过 %(i)s），邀请待发送") % {
             "n": run.sampled, "c": run.skipped_consent, "i": run.skipped_interval})
-    except PermissionDenied:
+    except (NotFound, PermissionDenied):  # another branch's campaign: 404, not a message on a page one cannot see
         raise
     except DomainError as exc:
         _error(request, exc)
@@ -213,7 +213,7 @@ def campaign_dispatch(request: HttpRequest, pk: int) -> HttpResponse:
         counts = services.dispatch_now(actor=request.user, campaign_id=pk)  # commits chunk by chunk (crash-safe)
         messages.success(request, _("已发送 %(s)s 份邀请，取消 %(c)s 份（未授权或无联系方式）") % {
             "s": counts["sent"], "c": counts["cancelled"]})
-    except PermissionDenied:
+    except (NotFound, PermissionDenied):  # another branch's campaign: 404, not a message on a page one cannot see
         raise
     except DomainError as exc:
         _error(request, exc)
