@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("bankcrm.risk.urls")),
     path("", include("bankcrm.service.urls")),
     path("", include("bankcrm.surveys.urls")),
+    path("", include("bankcrm.wealth.urls")),
     path("", include("bankcrm.core.urls")),
 ]
 

@@ -102,10 +102,17 @@ def approval_approve(*, actor: Any, pending_id: int, reason: str = "") -> Pendin
         except DomainError as exc:
             pa.status, pa.result = S.FAILED, {"error": exc.as_dict()}
             verb = "approvals.execution_failed"
+            _not_executed(pa)
         pa.save(update_fields=["checker", "decided_at", "decision_reason", "status", "result"])
         audit.record(actor=actor, verb=verb, target=pa, before={"status": S.PENDING},
                      after={"status": pa.status, "result": pa.result}, reason=reason)
     return pa
+
+
+def _not_executed(pa: PendingAction) -> None:
+    action = registry.ACTIONS.get(pa.action_code)
+    if action is not None and action.on_not_executed is not None:
+        action.on_not_executed(pa.payload)
 
 
 def approval_reject(*, actor: Any, pending_id: int, reason: str) -> PendingAction:
@@ -116,6 +123,7 @@ def approval_reject(*, actor: Any, pending_id: int, reason: str) -> PendingActio
         _check_checker(actor, pa)
         pa.status, pa.checker, pa.decided_at, pa.decision_reason = S.REJECTED, actor, timezone.now(), reason
         pa.save(update_fields=["status", "checker", "decided_at", "decision_reason"])
+        _not_executed(pa)
         audit.record(actor=actor, verb="approvals.rejected", target=pa, before={"status": S.PENDING},
                      after={"status": S.REJECTED}, reason=reason)
     return pa
@@ -130,6 +138,7 @@ def approval_cancel(*, actor: Any, pending_id: int, reason: str = "") -> Pending
             raise RuleViolation("approval_not_pending", _("该事项已处理，不能撤回"))
         pa.status, pa.decided_at, pa.decision_reason = S.CANCELLED, timezone.now(), reason
         pa.save(update_fields=["status", "decided_at", "decision_reason"])
+        _not_executed(pa)
         audit.record(actor=actor, verb="approvals.cancelled", target=pa, before={"status": S.PENDING},
                      after={"status": S.CANCELLED}, reason=reason)
     return pa
@@ -148,6 +157,7 @@ def approvals_expire_due(*, now=None, batch: int = 500) -> int:
             for pa in PendingAction.objects.select_for_update().filter(pk__in=ids, status=S.PENDING):
                 pa.status, pa.decided_at = S.EXPIRED, now
                 pa.save(update_fields=["status", "decided_at"])
+                _not_executed(pa)
                 audit.record(actor=None, verb="approvals.expired", target=pa, before={"status": S.PENDING},
                              after={"status": S.EXPIRED})
                 done += 1

@@ -74,6 +74,13 @@ define("suitability.elderly_product_level", "int", 3, _("老年客户需加强�
 define("suitability.cooling_off", "hours", 24, _("私募产品冷静期"), "DOMAIN_RULES §4")
 define("suitability.certified_level", "int", 4, _("需持证销售的最低产品风险等级（R级）"), "DOMAIN_RULES §4", minimum=1, maximum=5)
 define("suitability.reminder_days", "days", 30, _("评估到期提前提醒天数"), "DOMAIN_RULES §4")
+define("wealth.return_visit_days", "working_days", 5, _("理财销售回访时限"), "DOMAIN_RULES §4")
+define("wealth.return_visit_attempts", "int", 3, _("回访无法联系的最多尝试次数"), "DOMAIN_RULES §4", minimum=1, maximum=10)
+define("wealth.qualified_valid_days", "days", 365, _("合格投资者认定有效期"), "资管新规", minimum=1)
+define("wealth.qualified_experience_years", "years", 2, _("合格投资者最低投资经历"), "资管新规")
+define("wealth.tier.affluent", "money_fen", 500_000 * W, _("富裕客户资产标准（AUM）"), "DOMAIN_RULES §1", currency="CNY")
+define("wealth.tier.private", "money_fen", 6_000_000 * W, _("私人银行客户资产标准（AUM）"), "DOMAIN_RULES §1",
+       currency="CNY")
 # §5 Complaints
 define("complaints.decision", "days", 15, _("投诉处理决定时限（自然日）"), "CBIRC 2020-3", minimum=1)
 define("complaints.extension_1", "days", 15, _("复杂投诉第一次延长（延至30日）"), "CBIRC 2020-3")

@@ -18,4 +18,7 @@ register_verbs({
     "ledger.fx_rate_set": _("设定汇率"),
     "ledger.statement_exported": _("导出对账单"),
     "ledger.interest_accrued": _("计提利息"),
+    "ledger.hold_placed": _("资金冻结（预留）"),
+    "ledger.hold_released": _("解除资金冻结"),
+    "ledger.hold_captured": _("冻结资金扣划"),
 })

@@ -166,13 +166,11 @@ def _apply(mv: services.Movement, state: _State, today: date) -> tuple[int, int,
     new = {}
     for acc, side in ((debit, A.Side.DEBIT), (credit, A.Side.CREDIT)):
         current = state.balance[acc.id]
-        bal = current + services._delta(acc, side, mv.amount_fen)
-        if not acc.allow_negative and bal < -acc.overdraft_limit_fen:
-            if acc.kind == A.Kind.INTERNAL and acc.internal_code == A.Internal.CASH:
-                raise RuleViolation("cash_box_insufficient", _("尾箱现金不足"))
-            raise RuleViolation("insufficient_funds", _("可用余额不足（可用 %(a)s 元）") % {
-                "a": format_amount(current + acc.overdraft_limit_fen, acc.currency)},
-                available_fen=current + acc.overdraft_limit_fen)
+        delta = services._delta(acc, side, mv.amount_fen)
+        bal = current + delta
+        floor = services.balance_floor(acc, delta)
+        if floor is not None and bal < floor:
+            raise services.insufficient(acc, current)
         new[acc.id] = bal
     cny = state.cny(mv.amount_fen, mv.currency)
     day_key = None

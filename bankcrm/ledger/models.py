@@ -138,6 +138,7 @@ class Account(models.Model):
         SUSPENSE = "suspense", _("待处理挂账")
         INTEREST = "interest", _("利息支出")
         FX = "fx", _("外汇买卖")
+        WEALTH = "wealth", _("代销理财资金清算")
 
     class Maturity(models.TextChoices):
         ROLLOVER = "rollover", _("本息自动转存")
@@ -161,6 +162,8 @@ class Account(models.Model):
     status = models.CharField(_("状态"), max_length=8, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     balance_fen = models.BigIntegerField(_("余额"), default=0)
     overdraft_limit_fen = models.BigIntegerField(_("透支额度"), default=0)
+    # Sum of the account's active holds (AccountHold): money that stays on the account but cannot be paid out.
+    held_fen = models.BigIntegerField(_("冻结（预留）金额"), default=0)
     title = models.CharField(_("账户名称"), max_length=100)
     opened_at = models.DateTimeField(_("开户时间"))
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -188,6 +191,7 @@ class Account(models.Model):
                                    name="account_balance_within_overdraft"),
             models.UniqueConstraint(fields=["teller", "currency"], condition=Q(internal_code="cash"),
                                     name="one_cash_box_per_teller_currency"),
+            models.CheckConstraint(condition=Q(held_fen__gte=0), name="account_held_not_negative"),
         ]
         verbose_name = _("账户")
 
@@ -203,7 +207,46 @@ class Account(models.Model):
 
     @property
     def available_fen(self) -> int:
-        return self.balance_fen + self.overdraft_limit_fen
+        return self.balance_fen + self.overdraft_limit_fen - self.held_fen
+
+
+class AccountHold(models.Model):
+    """Money reserved on a customer account for a pending purpose (a wealth subscription in its cooling-off period):
+    it stays on the account and earns interest, but withdrawals and transfers cannot touch it. A hold ends once,
+    either released (the money is free again) or captured (released and paid out by one posting, in one
+    transaction). ``ref`` names what it is for and is unique, so a retried request never holds twice."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("冻结中")
+        RELEASED = "released", _("已解冻")
+        CAPTURED = "captured", _("已扣划")
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holds", verbose_name=_("账户"))
+    amount_fen = models.BigIntegerField(_("金额"))
+    currency = models.CharField(_("币种"), max_length=3, choices=CURRENCIES, default="CNY")
+    purpose = models.CharField(_("用途"), max_length=60)
+    ref = models.CharField(_("业务编号"), max_length=64, unique=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    placed_at = models.DateTimeField(_("冻结时间"))
+    ended_at = models.DateTimeField(_("解冻/扣划时间"), null=True, blank=True)
+    end_reason = models.CharField(_("解冻/扣划原因"), max_length=200, blank=True)
+    entry = models.ForeignKey("JournalEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("扣划交易"))
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="hold_amount_positive"),
+            models.CheckConstraint(condition=Q(status="active", ended_at__isnull=True)
+                                   | (~Q(status="active") & Q(ended_at__isnull=False)), name="hold_end_consistent"),
+            models.CheckConstraint(condition=~Q(status="captured") | Q(entry__isnull=False), name="hold_capture_has_entry"),
+        ]
+        verbose_name = _("资金冻结（预留）")
+
+    def __str__(self) -> str:
+        return f"{self.ref} {self.amount_fen}"
 
 
 class LimitRule(models.Model):
@@ -256,6 +299,9 @@ class JournalEntry(models.Model):
         MATURITY = "maturity", _("到期处理")
         OPENING = "opening", _("开户存入")
         CLOSING = "closing", _("销户结清")
+        WEALTH_BUY = "wm_buy", _("理财认购/申购")
+        WEALTH_REDEEM = "wm_redeem", _("理财赎回")
+        WEALTH_PAYOUT = "wm_payout", _("理财到期兑付/收益分配")
 
     kind = models.CharField(_("交易类型"), max_length=10, choices=Kind.choices)
     channel = models.CharField(_("渠道"), max_length=8, default="counter")

@@ -35,6 +35,7 @@ from bankcrm.core.sequences import reserve
 from . import rules
 from .models import (
     Account,
+    AccountHold,
     CashCount,
     DailyDebit,
     FxRate,
@@ -48,11 +49,12 @@ from .models import (
 A, K = Account, JournalEntry.Kind
 TOPIC_POSTED = "ledger.entry_posted"
 LOCK_FIELDS = ("id", "kind", "status", "currency", "normal_side", "allow_negative", "balance_fen",
-               "overdraft_limit_fen", "customer_id", "branch_path", "internal_code", "teller_id")
+               "overdraft_limit_fen", "customer_id", "branch_path", "internal_code", "teller_id", "held_fen")
 PAYLOAD_LABEL = "ledger.approval.counterparty_account"
 THRESHOLD = "approvals.money_threshold.cny"
 DEBIT_KINDS = (JournalEntry.Kind.CASH_WITHDRAWAL, JournalEntry.Kind.INTERNAL, JournalEntry.Kind.OUTWARD)
-CUSTOMER_INITIATED = {K.CASH_DEPOSIT, K.CASH_WITHDRAWAL, K.INTERNAL, K.OUTWARD, K.OPENING, K.CLOSING}
+CUSTOMER_INITIATED = {K.CASH_DEPOSIT, K.CASH_WITHDRAWAL, K.INTERNAL, K.OUTWARD, K.OPENING, K.CLOSING, K.WEALTH_BUY,
+                      K.WEALTH_REDEEM}
 
 
 def business_date() -> date:
@@ -124,6 +126,15 @@ def internal_account_id(code: str, currency: str, *, teller_id: int | None = Non
 
 
 # ---- Opening accounts ----------------------------------------------------------------------------------------------
+def time_deposit_for_sale(*, actor: Any, customer: Any, product: Product, payout: Account) -> Account:
+    """A time-deposit account opened for a wealth sale (the sale has checked the seller, the customer and the funds):
+    at maturity principal and interest go to ``payout``, the account the money came from."""
+    if product.kind != Product.Kind.TIME or not product.active:
+        raise RuleViolation("product_not_account", _("该产品不能开立定期存款账户"))
+    return _create_customer_account(actor=actor, customer=customer, product=product,
+                                    maturity_instruction=A.Maturity.PAYOUT, payout=payout)
+
+
 def _new_numbers(n: int, *, internal: bool = False) -> list[str]:
     return [rules.account_number(v, internal=internal) for v in reserve("ledger.account", n)]
 
@@ -139,7 +150,7 @@ def _open_internal(*, actor: Any, code: str, currency: str, branch: Any, title: 
         acc = Account(number=_new_numbers(1, internal=True)[0], kind=A.Kind.INTERNAL, internal_code=code,
                       product=product, branch=branch, branch_path=branch.path, teller=teller, currency=currency,
                       normal_side=A.Side.DEBIT if debit_normal else A.Side.CREDIT,
-                      allow_negative=code in (A.Internal.CLEARING, A.Internal.SUSPENSE, A.Internal.FX),
+                      allow_negative=code in (A.Internal.CLEARING, A.Internal.SUSPENSE, A.Internal.FX, A.Internal.WEALTH),
                       title=title, opened_at=timezone.now(), opened_by=actor)
         acc.save(force_insert=True)
         audit.record(actor=actor, verb="ledger.account_opened", target=acc,
@@ -188,6 +199,14 @@ def account_open(*, actor: Any, customer_id: int, product_id: int, maturity_inst
         elif maturity_instruction != A.Maturity.ROLLOVER:
             raise ValidationFailed("payout_account_required", _("到期转出须指定该客户的活期账户"),
                                    fields={"payout_account": [_("请选择到期转入账户")]})
+    return _create_customer_account(actor=actor, customer=customer, product=product,
+                                    maturity_instruction=maturity_instruction, payout=payout)
+
+
+def _create_customer_account(*, actor: Any, customer: Any, product: Product, maturity_instruction: str = "",
+                             payout: Account | None = None) -> Account:
+    """The account row and its audit event, every check done by the caller (`account_open`, or the wealth sale that
+    places a time deposit)."""
     today = business_date()
     with transaction.atomic():
         acc = Account(number=_new_numbers(1)[0], kind=A.Kind.CUSTOMER, customer=customer, product=product,
@@ -257,7 +276,7 @@ def lock_for_post_sql(n: int, vendor: str) -> str:
             "AND r.customer_kind = COALESCE(c.kind, 'person'))")
     return (
         "SELECT a.id, a.kind, a.status, a.currency, a.normal_side, a.allow_negative, a.balance_fen, "
-        "a.overdraft_limit_fen, a.customer_id, a.branch_path, a.internal_code, a.teller_id, "
+        "a.overdraft_limit_fen, a.customer_id, a.branch_path, a.internal_code, a.teller_id, a.held_fen, "
         f"{rule.format(col='per_txn_fen')} AS limit_txn, {rule.format(col='per_day_fen')} AS limit_day, "
         f"(SELECT {as_int} FROM core_parameterversion v WHERE v.code = %s AND v.effective_from <= %s "
         "ORDER BY v.effective_from DESC, v.id DESC LIMIT 1) AS threshold "
@@ -280,9 +299,10 @@ class LockedAccount:
     """The locked row as `post` reads it (plain attributes, no model instance on the hot path)."""
 
     COLUMNS = ("id", "kind", "status", "currency", "normal_side", "allow_negative", "balance_fen",
-               "overdraft_limit_fen", "customer_id", "branch_path", "internal_code", "teller_id", "limit_txn",
-               "limit_day", "threshold")  # the order of lock_for_post_sql's select list
-    __slots__ = ("allow_negative", "balance_fen", "branch_path", "currency", "customer_id", "id", "internal_code", "kind",
+               "overdraft_limit_fen", "customer_id", "branch_path", "internal_code", "teller_id", "held_fen",
+               "limit_txn", "limit_day", "threshold")  # the order of lock_for_post_sql's select list
+    __slots__ = ("allow_negative", "balance_fen", "branch_path", "currency", "customer_id", "held_fen", "id",
+                 "internal_code", "kind",
                  "limit_day", "limit_txn", "normal_side", "overdraft_limit_fen", "status", "teller_id", "threshold")
 
     def __init__(self, *values: Any) -> None:
@@ -309,15 +329,34 @@ def _check_can_move(acc: Account, side: str, kind: str) -> None:
         raise RuleViolation("account_frozen", _("账户已冻结，只能存入不能支取"))
 
 
+def balance_floor(acc: Any, delta: int, current: int | None = None) -> int | None:
+    """The lowest balance this leg may leave (None: internal accounts that may run either way). Money held on the
+    account (`AccountHold`) cannot be paid out, so a leg that lowers the balance must leave the held amount."""
+    if acc.allow_negative:
+        return None
+    return -acc.overdraft_limit_fen + (acc.held_fen if delta < 0 else 0)
+
+
+def insufficient(acc: Any, current: int) -> RuleViolation:
+    if acc.kind == A.Kind.INTERNAL and acc.internal_code == A.Internal.CASH:
+        return RuleViolation("cash_box_insufficient", _("尾箱现金不足"))
+    available = current + acc.overdraft_limit_fen - acc.held_fen
+    if acc.held_fen:
+        return RuleViolation("insufficient_funds", _("可用余额不足（可用 %(a)s 元，另有 %(h)s 元已冻结）") % {
+            "a": format_amount(available, acc.currency), "h": format_amount(acc.held_fen, acc.currency)},
+            available_fen=available, held_fen=acc.held_fen)
+    return RuleViolation("insufficient_funds", _("可用余额不足（可用 %(a)s 元）") % {
+        "a": format_amount(available, acc.currency)}, available_fen=available)
+
+
 def _balance_after(acc: Account, side: str, amount: int) -> int:
-    """The balance after this leg; refuses to go below the overdraft limit (internal clearing may run either way)."""
-    bal = acc.balance_fen + _delta(acc, side, amount)
-    if not acc.allow_negative and bal < -acc.overdraft_limit_fen:
-        if acc.kind == A.Kind.INTERNAL and acc.internal_code == A.Internal.CASH:
-            raise RuleViolation("cash_box_insufficient", _("尾箱现金不足"))
-        raise RuleViolation("insufficient_funds", _("可用余额不足（可用 %(a)s 元）") % {
-            "a": format_amount(acc.balance_fen + acc.overdraft_limit_fen, acc.currency)},
-            available_fen=acc.balance_fen + acc.overdraft_limit_fen)
+    """The balance after this leg; refuses to go below the overdraft limit or into held money (internal clearing
+    may run either way)."""
+    delta = _delta(acc, side, amount)
+    bal = acc.balance_fen + delta
+    floor = balance_floor(acc, delta)
+    if floor is not None and bal < floor:
+        raise insufficient(acc, acc.balance_fen)
     return bal
 
 
@@ -462,6 +501,75 @@ def _set_balances(new: dict[int, int], *, touch: list[int], now) -> None:
     sql += f" WHERE id IN ({','.join('%s' for _ in ids)})"
     with connection.cursor() as cur:
         cur.execute(sql, params + ids)
+
+
+# ---- Holds ---------------------------------------------------------------------------------------------------------
+# Money reserved on a customer account for a pending purpose (a wealth subscription in its cooling-off period). Like
+# `post`, these run in the caller's transaction and do not check the actor's capability: the calling service does.
+def hold_place(*, actor: Any, account_id: int, amount_fen: int, currency: str, purpose: str, ref: str) -> AccountHold:
+    """Hold ``amount_fen`` on a customer account: the account must be able to pay it now (active, not frozen, same
+    currency, available balance ≥ amount). Idempotent per ``ref``: a retried request returns the same hold."""
+    if amount_fen <= 0:
+        raise ValidationFailed("amount_not_positive", _("金额必须大于零"))
+    existing = AccountHold.objects.filter(ref=ref).first()
+    if existing is not None:
+        return existing
+    acc = Account.objects.select_for_update().filter(pk=account_id).first()
+    if acc is None or acc.kind != A.Kind.CUSTOMER:
+        raise NotFound("account_not_found", _("账户不存在"))
+    if acc.currency != currency:
+        raise RuleViolation("currency_mismatch", _("账户币种与交易币种不一致"))
+    _check_can_move(acc, A.Side.DEBIT, K.WEALTH_BUY)
+    floor = balance_floor(acc, -amount_fen)
+    if floor is not None and acc.balance_fen - amount_fen < floor:
+        raise insufficient(acc, acc.balance_fen)
+    now = timezone.now()
+    hold = AccountHold.objects.create(account=acc, amount_fen=amount_fen, currency=currency, purpose=purpose[:60],
+                                      ref=ref, placed_by=actor if getattr(actor, "pk", None) else None, placed_at=now)
+    Account.objects.filter(pk=acc.pk).update(held_fen=F("held_fen") + amount_fen)
+    audit.record(actor=actor, verb="ledger.hold_placed", target=acc,
+                 after={"hold": hold.pk, "ref": ref, "amount_fen": amount_fen, "purpose": purpose})
+    return hold
+
+
+def _locked_hold(ref: str) -> AccountHold:
+    hold = AccountHold.objects.select_for_update().filter(ref=ref).first()
+    if hold is None:
+        raise NotFound("hold_not_found", _("资金冻结记录不存在"))
+    return hold
+
+
+def hold_release(*, actor: Any, ref: str, reason: str) -> AccountHold:
+    """End an active hold: the money is free again. Refused (``hold_not_active``) when it already ended."""
+    hold = _locked_hold(ref)
+    if hold.status != AccountHold.Status.ACTIVE:
+        raise RuleViolation("hold_not_active", _("该资金冻结已解除或已扣划"))
+    _lock([hold.account_id])
+    Account.objects.filter(pk=hold.account_id).update(held_fen=F("held_fen") - hold.amount_fen)
+    hold.status, hold.ended_at, hold.end_reason = AccountHold.Status.RELEASED, timezone.now(), reason[:200]
+    hold.save(update_fields=["status", "ended_at", "end_reason"])
+    audit.record(actor=actor, verb="ledger.hold_released", target=hold.account,
+                 after={"hold": hold.pk, "ref": ref, "amount_fen": hold.amount_fen}, reason=reason)
+    return hold
+
+
+def hold_capture(*, actor: Any, ref: str, credit_id: int, kind: str, memo: str = "",
+                 today: date | None = None) -> JournalEntry:
+    """Release an active hold and pay exactly its amount from the account to ``credit_id`` by one posting, in the
+    caller's transaction (both accounts locked in id order first, the order every posting takes)."""
+    hold = _locked_hold(ref)
+    if hold.status != AccountHold.Status.ACTIVE:
+        raise RuleViolation("hold_not_active", _("该资金冻结已解除或已扣划"))
+    _lock([hold.account_id, credit_id])
+    Account.objects.filter(pk=hold.account_id).update(held_fen=F("held_fen") - hold.amount_fen)
+    entry = post(Movement(kind=kind, amount_fen=hold.amount_fen, currency=hold.currency, debit_id=hold.account_id,
+                          credit_id=credit_id, memo=memo), maker=actor, today=today)
+    hold.status, hold.ended_at, hold.entry = AccountHold.Status.CAPTURED, timezone.now(), entry
+    hold.end_reason = memo[:200]
+    hold.save(update_fields=["status", "ended_at", "entry", "end_reason"])
+    audit.record(actor=actor, verb="ledger.hold_captured", target=hold.account,
+                 after={"hold": hold.pk, "ref": ref, "amount_fen": hold.amount_fen, "entry": entry.txn_no})
+    return entry
 
 
 # ---- Money commands (request half) ---------------------------------------------------------------------------------
@@ -978,7 +1086,7 @@ def ledger_bootstrap(*, actor: Any, usd_rate_micro: int = 7_120_000) -> dict[str
                     product_rate_set(actor=actor, product=p, rate_bp=rate, effective_from=today - timedelta(days=800))
         for cur in ("CNY", "USD"):
             for code, title in ((A.Internal.CLEARING, "清算往来"), (A.Internal.SUSPENSE, "待处理挂账"),
-                                (A.Internal.INTEREST, "利息支出")):
+                                (A.Internal.INTEREST, "利息支出"), (A.Internal.WEALTH, "代销理财资金清算")):
                 if not Account.objects.filter(kind=A.Kind.INTERNAL, internal_code=code, currency=cur).exists():
                     _open_internal(actor=actor, code=code, currency=cur, branch=head, title=f"{title}（{cur}）")
                     made["accounts"] += 1

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "bankcrm.risk",
     "bankcrm.service",
     "bankcrm.surveys",
+    "bankcrm.wealth",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,88 @@
+"""Shared set-up for wealth tests: the ledger, the default questionnaire, assessed and funded customers, and a shelf
+of products put on sale through maker-checker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+
+from bankcrm.approvals.services import approval_approve
+from bankcrm.customers import services as customer_services
+from bankcrm.ledger.models import Product
+from bankcrm.risk import suitability as suit
+from bankcrm.wealth import services
+from bankcrm.wealth.models import WealthProduct
+from tests.ledger_helpers import build_ledger, fund
+
+CNY = 100  # fen per yuan
+
+
+def answers_for(level: int) -> dict:
+    from bankcrm.risk import rules_suitability as rules
+
+    top = dict((lv, mx) for mx, lv in rules.DEFAULT_BANDS)[level]
+    low = {q["code"]: min(q["options"], key=lambda o: o["score"]) for q in rules.DEFAULT_QUESTIONS}
+    total = sum(o["score"] for o in low.values())
+    out = {}
+    for q in rules.DEFAULT_QUESTIONS:
+        hi = max(q["options"], key=lambda o: o["score"])
+        if total - low[q["code"]]["score"] + hi["score"] <= top:
+            total += hi["score"] - low[q["code"]]["score"]
+            out[q["code"]] = hi["code"]
+        else:
+            out[q["code"]] = low[q["code"]]["code"]
+    return out
+
+
+def assess(bank, customer, level: int, actor=None):
+    return suit.suitability_assess(actor=actor or bank.cm_a1, customer_id=customer.pk, answers=answers_for(level),
+                                   face_to_face=True)
+
+
+def product(bank, code: str, *, level: int = 2, kind: str = "wealth", private: bool = False, shelve: bool = True,
+            **extra) -> WealthProduct:
+    today = timezone.localdate()
+    fields = dict(code=code, name=f"测试产品{code}", kind=kind, issuer="测试理财有限公司", risk_level=level,
+                  min_amount_fen=10_000 * CNY, step_fen=1_000 * CNY, sales_start=today - timedelta(days=10),
+                  private=private, description="产品说明书正文", risk_disclosure="风险揭示书正文")
+    if kind == "deposit":
+        fields.update(risk_level=0, ledger_product_id=Product.objects.get(code="T-1Y").pk, min_amount_fen=50 * CNY,
+                      step_fen=CNY)
+    if kind == "insurance":
+        fields.update(open_ended=False, maturity_date=today + timedelta(days=3650))
+    fields.update(extra)
+    p = services.product_save(actor=bank.admin, **fields)
+    if shelve:
+        r = services.product_shelf_request(actor=bank.admin, product_id=p.pk, action="on")
+        approval_approve(actor=bank.compliance, pending_id=r["approval_id"])
+        p.refresh_from_db()
+    return p
+
+
+@dataclass
+class Wealth:
+    bank: object
+    ledger: object
+    zhang: object      # 78 years old (born 1948), C4, A1, managed by cm_a1
+    li: object         # born 1985, C3, A1
+    products: dict = field(default_factory=dict)
+
+
+def build_wealth(bank, *, balance_fen: int = 1_500_000 * CNY) -> Wealth:
+    led = build_ledger(bank)
+    suit.questionnaire_install_default(actor=bank.admin)
+    assess(bank, led.zhang, 4)
+    assess(bank, led.li, 3)
+    fund(led.zhang_cny, balance_fen, teller=bank.om_a1)
+    fund(led.li_cny, balance_fen, teller=bank.om_a1)
+    for c in (led.zhang, led.li):
+        customer_services.consent_grant(actor=bank.cm_a1, customer_id=c.pk, purpose="marketing", channel="branch",
+                                        evidence="营销同意书")
+    w = Wealth(bank=bank, ledger=led, zhang=led.zhang, li=led.li)
+    w.products = {"R2": product(bank, "WM-R2", level=2), "R3": product(bank, "WM-R3", level=3),
+                  "R4": product(bank, "WM-R4", level=4),
+                  "PRIV": product(bank, "PE-R3", level=3, private=True, min_amount_fen=1_000_000 * CNY),
+                  "DEP": product(bank, "TD-1Y", kind="deposit")}
+    return w
