@@ -95,8 +95,7 @@ def test_private_settles_after_cooling_off_once(w):
     assert services.settle_due(now=later) == 0
     s.refresh_from_db()
     assert s.status == Sale.Status.SETTLED
-    bal, held = _bal(led.li_cny)
-    assert held == 0
+    assert _bal(led.li_cny)[1] == 0
     with pytest.raises(RuleViolation):
         services.sale_cancel(actor=bank.cm_a1, sale_id=s.pk, reason="晚了")
 

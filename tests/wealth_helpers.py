@@ -86,3 +86,50 @@ def build_wealth(bank, *, balance_fen: int = 1_500_000 * CNY) -> Wealth:
                   "PRIV": product(bank, "PE-R3", level=3, private=True, min_amount_fen=1_000_000 * CNY),
                   "DEP": product(bank, "TD-1Y", kind="deposit")}
     return w
+
+
+# ---- Added by the tests helper (test_wealth_pos/holds/settlement/visits/payouts/shelf) -------------------------------
+def approve(bank, result: dict, checker=None):
+    """Approve a pending request returned by a ``*_request`` service (the compliance manager by default)."""
+    from bankcrm.approvals.services import approval_approve
+
+    return approval_approve(actor=checker or bank.compliance, pending_id=result["approval_id"])
+
+
+def freeze(bank, account, *, unfreeze: bool = False) -> None:
+    """Freeze (or unfreeze) an account the way the bank does: an operations manager asks, a supervisor approves."""
+    from bankcrm.ledger import services as ledger
+
+    r = ledger.account_status_request(actor=bank.om_a1, account_id=account.pk,
+                                      action="unfreeze" if unfreeze else "freeze", reason="司法冻结（测试）")
+    pa = approve(bank, r, bank.supervisor_a)
+    assert pa.status == "executed", pa.result
+
+
+def qualify(bank, customer, actor=None):
+    return services.qualified_investor_certify(actor=actor or bank.cm_a1, customer_id=customer.pk, basis="income",
+                                               experience_years=3, evidence="纳税记录 2022-2024")
+
+
+def held_sale(w, customer, account, amount_fen: int, product=None, *, seller=None):
+    """A private sale proposed and confirmed: its amount held on ``account``, cooling off (not settled)."""
+    seller = seller or w.bank.cm_a1
+    s = services.sale_propose(actor=seller, customer_id=customer.pk, product_id=(product or w.products["PRIV"]).pk,
+                              account_id=account.pk, amount_fen=amount_fen, customer_initiated=True)
+    rec = {}
+    if s.recording_required:  # an elderly customer: the sale was recorded in a 双录 booth
+        rec = dict(recording_id=f"SL-{s.pk}", recording_booth="甲一支行双录区1",
+                   recorded_at=timezone.now() - timedelta(minutes=1))
+    s = services.sale_confirm(actor=seller, sale_id=s.pk, disclosure_confirmed=True, **rec)
+    assert s.status == "held" and s.cooling_off_ends_at, s.status
+    return s
+
+
+def holds_consistent() -> list[tuple[int, int, int]]:
+    """Accounts whose ``held_fen`` differs from the sum of their active holds: (account, held_fen, sum)."""
+    from django.db.models import Q, Sum
+
+    from bankcrm.ledger.models import Account
+
+    rows = Account.objects.annotate(active=Sum("holds__amount_fen", filter=Q(holds__status="active")))
+    return [(a.pk, a.held_fen, a.active or 0) for a in rows if a.held_fen != (a.active or 0)]

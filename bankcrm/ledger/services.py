@@ -799,6 +799,9 @@ def account_close_request(*, actor: Any, account_id: Any, payout: str, to_accoun
         raise RuleViolation("account_frozen", _("账户已冻结，须先解冻才能销户"))
     if acc.balance_fen < 0:
         raise RuleViolation("account_overdrawn", _("账户透支未还清，不能销户"))
+    if acc.held_fen:
+        raise RuleViolation("account_has_holds", _("账户有 %(h)s 元冻结（预留）资金（如冷静期内的理财认购），须先解除后才能销户") % {
+            "h": format_amount(acc.held_fen, acc.currency)})
     payload: dict[str, Any] = {"account_id": acc.pk, "payout": payout, "to_account_id": None,
                                "cash_box_id": None, "balance_fen": acc.balance_fen, "reason": (reason or "")[:200]}
     if acc.balance_fen > 0:

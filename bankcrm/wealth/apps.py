@@ -8,4 +8,4 @@ class WealthConfig(AppConfig):
 
     def ready(self) -> None:
         # policy, audit verbs, approvable shelf actions, jobs, navigation + inbox + 360 panel, demo data
-        from . import access_policy, approvable, audit_verbs, jobs  # noqa: F401
+        from . import access_policy, approvable, audit_verbs, demo, jobs, nav, nav_shelf  # noqa: F401

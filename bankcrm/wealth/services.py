@@ -22,7 +22,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -108,14 +109,22 @@ def _clean_product(p: WealthProduct) -> None:
         f["min_amount_fen"] = [_("起购金额必须大于零")]
     if (p.step_fen or 0) <= 0:
         f["step_fen"] = [_("递增金额必须大于零")]
+    if not p.sales_start:
+        f["sales_start"] = [_("请填写销售起始日")]
     if p.sales_end and p.sales_start and p.sales_end < p.sales_start:
         f["sales_end"] = [_("销售截止日不能早于起始日")]
     if p.maturity_date and p.sales_end and p.maturity_date <= p.sales_end:
         f["maturity_date"] = [_("到期日须晚于销售截止日")]
+    elif p.maturity_date and p.sales_start and p.maturity_date <= p.sales_start:
+        f["maturity_date"] = [_("到期日须晚于销售起始日")]
     if p.kind in (P.Kind.WEALTH, P.Kind.INSURANCE) and not p.open_ended and not p.maturity_date:
         f["maturity_date"] = [_("封闭式产品须填写到期日")]
     if p.kind == P.Kind.INSURANCE and p.open_ended:
         f["open_ended"] = [_("代理保险不能在本行赎回（退保由保险公司办理）")]
+    if p.kind == P.Kind.INSURANCE and p.private:
+        # the point-of-sale rules know a product as either insurance or private: a private insurance product would
+        # lose the elderly-customer rule for insurance
+        f["private"] = [_("代理保险不能设为私募")]
     if p.private and (p.risk_disclosure or "").strip() == "":
         f["risk_disclosure"] = [_("私募产品须上传风险揭示书")]
     for code in ("subscribe_fee_bp", "redeem_fee_bp"):
@@ -306,6 +315,12 @@ def _account_of(customer: Any, account_id: Any, currency: str) -> Account:
     return acc
 
 
+def _sales_end(product: WealthProduct) -> date | None:
+    """The last day a product may be sold: its sales end, and never on or after its maturity date."""
+    ends = [d for d in (product.sales_end, product.maturity_date and product.maturity_date - timedelta(days=1)) if d]
+    return min(ends) if ends else None
+
+
 def facts(*, customer: Any, product: WealthProduct, amount_fen: int, customer_initiated: bool, seller: Any,
           recording: dict[str, Any] | None, at: datetime) -> rules.PosFacts:
     """Read what the decision needs, once."""
@@ -320,7 +335,7 @@ def facts(*, customer: Any, product: WealthProduct, amount_fen: int, customer_in
         investor_level=current.level if current else None, valid_until=current.valid_until if current else None,
         birth_date=customer.birth_date, customer_active=customer.status == "active",
         product_level=product.risk_level, product_kind=product.suitability_kind,
-        on_shelf=product.status == P.Status.ON_SHELF, sales_start=product.sales_start, sales_end=product.sales_end,
+        on_shelf=product.status == P.Status.ON_SHELF, sales_start=product.sales_start, sales_end=_sales_end(product),
         min_amount_fen=product.min_amount_fen, step_fen=product.step_fen, amount_fen=amount_fen,
         qualified_investor=qualified_investor_current(customer.pk, today) is not None,
         customer_initiated=customer_initiated, marketing_consent=has_consent(customer, "marketing"),
@@ -451,7 +466,7 @@ def sale_confirm(*, actor: Any, sale_id: Any, disclosure_confirmed: bool, disclo
         if recording:
             sale.recording_id, sale.recording_booth = recording["recording_id"], recording["booth"]
             sale.recorded_at = recording["recorded_at"]
-        sale.check_result = d.as_dict()
+        sale.confirm_check = d.as_dict()
         sale.investor_level = d.investor_level
         sale.recording_required = bool(d.requirements.get("recording"))
         sale.enhanced_disclosure = bool(d.requirements.get("enhanced_disclosure"))
@@ -598,11 +613,14 @@ def return_visit_assignee(sale: Sale) -> Any:
     from bankcrm.service.services import supervisor_for_path
 
     branch = sale.customer.branch
+    # load = the number of open return visits on the person's desk (a subquery: a join with the role rows would
+    # count roles, not visits)
+    open_visits = (ReturnVisit.objects.filter(status=ReturnVisit.Status.OPEN, assignee_id=OuterRef("pk")).order_by()
+                   .values("assignee_id").annotate(n=Count("pk")).values("n"))
     candidates = (Staff.objects.filter(is_active=True, branch=branch,
                                        role_assignments__role__in=["operations_manager", "branch_supervisor"])
                   .exclude(pk=sale.seller_id).distinct()
-                  .annotate(load=Count("pk", filter=Q(pk__in=ReturnVisit.objects.filter(status=ReturnVisit.Status.OPEN)
-                                                       .values("assignee_id"))))
+                  .annotate(load=Coalesce(Subquery(open_visits), 0))
                   .order_by("load", "staff_no"))
     for staff in candidates[:20]:
         if access.can(staff, "wealth.return_visit") and customers_visible(staff).filter(pk=sale.customer_id).exists():
@@ -774,7 +792,8 @@ def distribution_run(*, actor: Any, product_id: Any, record_date: date, per_unit
         raise RuleViolation("product_not_nav_based", _("该产品不做收益分配"))
     if record_date > timezone.localdate():
         raise _field_error("record_date_invalid", "record_date", _("权益登记日不能晚于今天"))
-    key = f"{record_date.isoformat()}:{per_unit}"
+    key = record_date.isoformat()
+    # Once per record date, whatever the amount: a re-run (or a "corrected" amount) pays no holder twice.
     at = _now()
     paid = holders = total = 0
     for h in Holding.objects.filter(product=p, status=Holding.Status.ACTIVE, opened_at__date__lte=record_date).order_by("pk"):
@@ -789,3 +808,32 @@ def distribution_run(*, actor: Any, product_id: Any, record_date: date, per_unit
                      after={"record_date": record_date, "per_unit_x10000": per_unit, "holders": holders, "paid": paid,
                             "total_fen": total})
     return {"holders": holders, "paid": paid, "total_fen": total}
+
+
+# ---- AUM snapshot on demand (helper UI-A: the AUM page's "compute now" button) -------------------------------------
+def aum_snapshot_now(*, actor: Any, day: date | None = None) -> int:
+    """Compute the day's assets-under-management snapshot now (the nightly job ``wealth.aum_snapshot`` does it
+    otherwise), for staff who read AUM figures. Re-running replaces the day's rows (`aum.snapshot_run`). Audited."""
+    from . import aum
+
+    access.require(actor, "wealth.aum")
+    day = day or timezone.localdate()
+    if day > timezone.localdate():
+        raise _field_error("day_invalid", "day", _("快照日期不能晚于今天"))
+    with transaction.atomic():
+        n = aum.snapshot_run(day=day)
+        audit.record(actor=actor, verb="wealth.aum_snapshot", target_type="wealth.AumSnapshot",
+                     target_id=day.isoformat(), target_repr=_("客户资产快照 %(d)s") % {"d": day.isoformat()},
+                     after={"day": day, "customers": n})
+    return n
+
+
+def _register_ui_a_verbs() -> None:
+    from django.utils.translation import gettext_lazy
+
+    from bankcrm.core.audit import register_verbs
+
+    register_verbs({"wealth.aum_snapshot": gettext_lazy("计算客户资产（AUM）快照")})
+
+
+_register_ui_a_verbs()

@@ -236,6 +236,14 @@ SPECTACULAR_SETTINGS = {
         "ComplaintDecisionEnum": "bankcrm.service.models.Complaint.Decision",
         "ComplaintNoticeKindEnum": "bankcrm.service.models.Notice.Kind",
         "RectificationStatusEnum": "bankcrm.service.models.Rectification.Status",
+        "WealthProductKindEnum": "bankcrm.wealth.models.WealthProduct.Kind",
+        "WealthProductStatusEnum": "bankcrm.wealth.models.WealthProduct.Status",
+        "WealthSaleStatusEnum": "bankcrm.wealth.models.Sale.Status",
+        "WealthHoldingStatusEnum": "bankcrm.wealth.models.Holding.Status",
+        "WealthReturnVisitStatusEnum": "bankcrm.wealth.models.ReturnVisit.Status",
+        "WealthReturnVisitOutcomeEnum": "bankcrm.wealth.models.ReturnVisit.Outcome",
+        "WealthQualifiedBasisEnum": "bankcrm.wealth.models.QualifiedInvestor.Basis",
+        "WealthPayoutKindEnum": "bankcrm.wealth.models.Payout.Kind",
     },
 }
 
