@@ -242,11 +242,9 @@ def test_an_account_with_a_hold_cannot_be_closed_and_its_hold_survives_a_freeze(
     bank, acc = w.bank, w.ledger.li_cny
     s = held_sale(w, w.li, acc, 100_000 * CNY, w.products["PRIV_S"])
     bal, held, _a = state(acc)
-    r = ledger.account_close_request(actor=bank.om_a1, account_id=acc.pk, payout="cash", reason="客户申请销户")
-    from tests.wealth_helpers import approve
-
-    pa = approve(bank, r, bank.supervisor_a)
-    assert pa.status == "failed" and pa.result["error"]["code"] == "insufficient_funds"
+    with pytest.raises(RuleViolation) as e:  # refused when asked, naming the held money
+        ledger.account_close_request(actor=bank.om_a1, account_id=acc.pk, payout="cash", reason="客户申请销户")
+    assert e.value.code == "account_has_holds"
     acc.refresh_from_db()
     assert acc.status == "active" and state(acc)[:2] == (bal, held)
     freeze(bank, acc)
@@ -254,6 +252,19 @@ def test_an_account_with_a_hold_cannot_be_closed_and_its_hold_survives_a_freeze(
     # a frozen account's hold may still be released (the customer cancels): nothing leaves the account
     services.sale_cancel(actor=bank.cm_a1, sale_id=s.pk, reason="客户冷静期内申请撤销")
     assert state(acc)[:2] == (bal, 0)
+
+
+def test_a_hold_placed_while_closing_waits_for_approval_fails_the_closing(w):
+    from tests.wealth_helpers import approve
+
+    bank, acc = w.bank, w.ledger.li_cny
+    r = ledger.account_close_request(actor=bank.om_a1, account_id=acc.pk, payout="cash", reason="客户申请销户")
+    held_sale(w, w.li, acc, 100_000 * CNY, w.products["PRIV_S"])
+    bal, held, _a = state(acc)
+    pa = approve(bank, r, bank.supervisor_a)
+    assert pa.status == "failed" and pa.result["error"]["code"] == "insufficient_funds"
+    acc.refresh_from_db()
+    assert acc.status == "active" and state(acc)[:2] == (bal, held)
 
 
 def test_capture_posts_exactly_the_held_amount_once(w):
