@@ -8,7 +8,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from bankcrm.core import access, logs
@@ -54,19 +54,19 @@ def _items(actor: Any):
         yield InboxItem(kind="wealth_return_visit", kind_label=_("理财回访"),
                         title=f"{v.sale.number} {v.sale.customer.customer_no} · {v.sale.product.name}",
                         url=reverse("wealth:return_visit", args=[v.pk]), due_at=_end(v.due_on),
-                        subtitle=_t("回访期限 %(d)s") % {"d": v.due_on})
+                        subtitle=gettext("回访期限 %(d)s") % {"d": v.due_on})
     for s in _proposed(actor).select_related("customer", "product").order_by("proposed_at")[:30]:
         yield InboxItem(kind="wealth_proposed", kind_label=_("待客户确认"),
                         title=f"{s.number} {s.customer.customer_no} · {s.product.name}",
                         url=reverse("wealth:sale", args=[s.pk]),
-                        subtitle=_t("推介于 %(t)s，金额 %(a)s 元") % {
+                        subtitle=gettext("推介于 %(t)s，金额 %(a)s 元") % {
                             "t": f"{timezone.localtime(s.proposed_at):%m-%d %H:%M}",
                             "a": format_amount(s.amount_fen, s.product.currency)})
     for s in _cooling(actor).select_related("customer", "product").order_by("cooling_off_ends_at")[:30]:
         yield InboxItem(kind="wealth_cooling_off", kind_label=_("冷静期中"),
                         title=f"{s.number} {s.customer.customer_no} · {s.product.name}",
                         url=reverse("wealth:sale", args=[s.pk]), due_at=s.cooling_off_ends_at,
-                        subtitle=_t("冷静期至 %(t)s，期内客户可无条件撤销") % {
+                        subtitle=gettext("冷静期至 %(t)s，期内客户可无条件撤销") % {
                             "t": f"{timezone.localtime(s.cooling_off_ends_at):%m-%d %H:%M}"})
 
 
