@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("bankcrm.service.urls")),
     path("", include("bankcrm.surveys.urls")),
     path("", include("bankcrm.wealth.urls")),
+    path("", include("bankcrm.engagement.urls")),
     path("", include("bankcrm.core.urls")),
 ]
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import access, audit, inbox, logs, params, selectors, services
+from . import home as home_sections
 from .errors import DomainError
 from .forms import AuditFilterForm, CalendarDayForm, CalendarImportForm, ParameterForm
 from .models import AuditEvent, SecurityEvent
@@ -30,6 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
         for item in group["items"]:
             cards.append(item)
     return render(request, "core/home.html", {
+        "sections": home_sections.render_for(request),  # features' home sections (core.home), e.g. the CM workbench
         "inbox_items": items,
         "cards": cards,
         "role_labels": user.role_labels,

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "bankcrm.service",
     "bankcrm.surveys",
     "bankcrm.wealth",
+    "bankcrm.engagement",
 ]
 
 MIDDLEWARE = [
@@ -244,6 +245,26 @@ SPECTACULAR_SETTINGS = {
         "WealthReturnVisitOutcomeEnum": "bankcrm.wealth.models.ReturnVisit.Outcome",
         "WealthQualifiedBasisEnum": "bankcrm.wealth.models.QualifiedInvestor.Basis",
         "WealthPayoutKindEnum": "bankcrm.wealth.models.Payout.Kind",
+        "EgInteractionKindEnum": "bankcrm.engagement.models.Interaction.Kind",
+        "EgInteractionStatusEnum": "bankcrm.engagement.models.Interaction.Status",
+        "EgInteractionModeEnum": "bankcrm.engagement.api.serializers.MODES",
+        "ModeEnum": "bankcrm.customers.models.CustomerImport.Mode",  # keeps its name beside EgInteractionModeEnum
+        "EgTaskStatusEnum": "bankcrm.engagement.models.Task.Status",
+        "EgTaskSourceEnum": "bankcrm.engagement.models.Task.Source",
+        "EgPlanStatusEnum": "bankcrm.engagement.models.ActionPlan.Status",
+        "EgReferralStatusEnum": "bankcrm.engagement.models.Referral.Status",
+        "EgOpportunityStageEnum": "bankcrm.engagement.models.Opportunity.Stage",
+        "EgNeedsHorizonEnum": "bankcrm.engagement.models.NeedsProfile.Horizon",
+        "EgNeedsLiquidityEnum": "bankcrm.engagement.models.NeedsProfile.Liquidity",
+        "EgGoalEnum": "bankcrm.engagement.rules.GOALS",
+        "EgRecommendationStatusEnum": "bankcrm.engagement.models.Recommendation.Status",
+        "EgRecommendationKindEnum": "bankcrm.engagement.models.Recommendation.Kind",
+        "EgRecommendationSourceEnum": "bankcrm.engagement.models.Recommendation.Source",
+        "EgSegmentKindEnum": "bankcrm.engagement.models.Segment.Kind",
+        "EgRecommendationDecisionEnum": "bankcrm.engagement.api.nba_views.DECISION_CHOICES",
+        "EgInsightSourceEnum": "bankcrm.engagement.models.Insight.Source",
+        "EgInsightSentimentEnum": "bankcrm.engagement.models.Insight.Sentiment",
+        "EgLifeEventKindEnum": "bankcrm.engagement.models.LifeEvent.Kind",
     },
 }
 
