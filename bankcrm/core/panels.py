@@ -40,14 +40,17 @@ def register(panel: Panel) -> None:
     PANELS[panel.code] = panel
 
 
-def render_for(request: Any, customer: Any) -> list[dict]:
+def render_for(request: Any, customer: Any, *, printing: bool = False) -> list[dict]:
+    """The registered panels the actor may see; ``printing`` (the print view) tells their templates to leave out
+    what acts (forms, buttons)."""
     from . import access
 
     out = []
     for p in sorted(PANELS.values(), key=lambda p: p.order):
         if access.can(request.user, p.capability):
             out.append({"code": p.code, "title": p.title,
-                        "html": render_to_string(p.template, p.context(request, customer), request=request)})
+                        "html": render_to_string(p.template, {**p.context(request, customer), "printing": printing},
+                                                 request=request)})
     return out
 
 

@@ -89,7 +89,7 @@ def _context_360(request: HttpRequest, c: Customer, *, printing: bool = False) -
         "c": c, "age": services.customer_age(c), "team": team,
         "primary": next((a.staff for a in team if a.role == ManagerAssignment.Role.PRIMARY and a.ended_at is None), None),
         "consents": c.consents.select_related("granted_recorded_by"), "events": events,
-        "panels": panels.render_for(request, c), "graph": graph,
+        "panels": panels.render_for(request, c, printing=printing), "graph": graph,
         "subject_requests": c.subject_requests.select_related("opened_by", "completed_by"),
         "contacts": [{"c": cp, "field": f"contact_{cp.pk}", "masked": masking.mask(ContactPoint.MASK[cp.kind], cp.value)}
                      for cp in c.contacts.filter(ended_at__isnull=True)],
