@@ -15,25 +15,9 @@ from bankcrm.risk import suitability as suit
 from bankcrm.wealth import services
 from bankcrm.wealth.models import WealthProduct
 from tests.ledger_helpers import build_ledger, fund
+from tests.test_risk_suitability import answers_for
 
 CNY = 100  # fen per yuan
-
-
-def answers_for(level: int) -> dict:
-    from bankcrm.risk import rules_suitability as rules
-
-    top = dict((lv, mx) for mx, lv in rules.DEFAULT_BANDS)[level]
-    low = {q["code"]: min(q["options"], key=lambda o: o["score"]) for q in rules.DEFAULT_QUESTIONS}
-    total = sum(o["score"] for o in low.values())
-    out = {}
-    for q in rules.DEFAULT_QUESTIONS:
-        hi = max(q["options"], key=lambda o: o["score"])
-        if total - low[q["code"]]["score"] + hi["score"] <= top:
-            total += hi["score"] - low[q["code"]]["score"]
-            out[q["code"]] = hi["code"]
-        else:
-            out[q["code"]] = low[q["code"]]["code"]
-    return out
 
 
 def assess(bank, customer, level: int, actor=None):

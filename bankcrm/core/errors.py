@@ -50,6 +50,11 @@ class ValidationFailed(DomainError):
     default_code = "validation_failed"
 
 
+def field_error(code: str, field: str, message: Any) -> ValidationFailed:
+    """A ValidationFailed naming one field, its message shown on that field."""
+    return ValidationFailed(code, message, fields={field: [str(message)]})
+
+
 class RuleViolation(DomainError):
     """The input is well-formed but a business rule forbids the operation in the current state (409)."""
 

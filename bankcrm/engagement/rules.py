@@ -15,7 +15,11 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from bankcrm.core.errors import RuleViolation, ValidationFailed
+from bankcrm.core.errors import (
+    RuleViolation,
+    ValidationFailed,
+    field_error,
+)
 from bankcrm.core.workdays import add_working_days
 
 # ---- Needs goals (a fixed list: the needs profile, opportunities and the insight helper share these codes) ----------
@@ -32,10 +36,6 @@ GOAL_CODES = tuple(code for code, _label in GOALS)
 
 def goal_label(code: str) -> str:
     return str(dict(GOALS).get(code, code))
-
-
-def field_error(code: str, field: str, message: Any) -> ValidationFailed:
-    return ValidationFailed(code, message, fields={field: [str(message)]})
 
 
 def clean_goals(raw: Any) -> list[str]:

@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
 from bankcrm.core import access, audit, outbox, params, sequences
-from bankcrm.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from bankcrm.core.errors import NotFound, PermissionDenied, RuleViolation
+from bankcrm.core.errors import field_error as _field_error
 from bankcrm.core.workdays import calendar
 
 from . import rules, selectors
@@ -67,10 +68,6 @@ def _event(*, request: ServiceRequest | None = None, complaint: Complaint | None
            actor: Any = None, at: datetime | None = None) -> Event:
     return Event.objects.create(request=request, complaint=complaint, kind=kind, text=str(text)[:500],
                                 actor=actor if getattr(actor, "pk", None) else None, at=at or _now())
-
-
-def _field_error(code: str, field: str, message: Any) -> ValidationFailed:
-    return ValidationFailed(code, message, fields={field: [str(message)]})
 
 
 def _text(value: str | None, field: str, minimum: int, message: Any, maximum: int = 4000) -> str:

@@ -10,9 +10,8 @@ order, with a stable code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -56,23 +55,8 @@ class PosFacts:
 
 
 @dataclass(frozen=True)
-class PosDecision:
-    allowed: bool
-    violations: list[tuple[str, str]] = field(default_factory=list)
-    requirements: dict[str, Any] = field(default_factory=dict)
-    investor_level: int | None = None
-    valid_until: date | None = None
-
-    @property
-    def codes(self) -> list[str]:
-        return [c for c, _m in self.violations]
-
-    def as_dict(self) -> dict[str, Any]:
-        cool = self.requirements.get("cooling_off_until")
-        return {"allowed": self.allowed, "violations": [{"code": c, "message": str(m)} for c, m in self.violations],
-                "requirements": {**self.requirements, "cooling_off_until": cool.isoformat() if cool else None},
-                "investor_level": self.investor_level,
-                "valid_until": self.valid_until.isoformat() if self.valid_until else None}
+class PosDecision(suit.Decision):
+    """The suitability decision's shape (allowed, violations, requirements, levels; ``codes``, ``as_dict``)."""
 
     def without(self, *codes: str) -> PosDecision:
         """The decision ignoring some rules (at proposal, the 双录 recording is a requirement still to meet)."""

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from bankcrm.approvals import services as approvals
 from bankcrm.core import access, audit, outbox, params
 from bankcrm.core.errors import NotFound, PermissionDenied, RuleViolation, ValidationFailed
+from bankcrm.core.errors import field_error as _field_error
 from bankcrm.core.sequences import reserve
 from bankcrm.core.workdays import working_days_after
 from bankcrm.ledger import services as ledger
@@ -56,10 +57,6 @@ K = JournalEntry.Kind
 
 def _now() -> datetime:
     return timezone.now()
-
-
-def _field_error(code: str, field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(code, message, fields={field: [message]})
 
 
 def _int(value: Any, field: str, label: str, *, minimum: int = 0) -> int:

@@ -24,20 +24,6 @@ pytestmark = [pytest.mark.e2e]
 NOTE = "客户说明年就退休了，想提前做养老规划，希望每月有稳定的收入，收益稳一些就行。"
 
 
-@pytest.fixture
-def browser_context(browser):
-    contexts = []
-
-    def make(locale: str = "zh-CN"):
-        ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale)
-        contexts.append(ctx)
-        return ctx.new_page()
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
-
-
 def part_shot(locator, name: str) -> None:
     """A screenshot of one part of the page (the 360 page is long: its engagement panel alone is readable)."""
     SHOTS.mkdir(parents=True, exist_ok=True)

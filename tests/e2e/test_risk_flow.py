@@ -15,20 +15,6 @@ from tests.ledger_helpers import build_ledger
 pytestmark = [pytest.mark.e2e]
 
 
-@pytest.fixture
-def browser_context(browser):
-    contexts = []
-
-    def make(locale: str = "zh-CN"):
-        ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale)
-        contexts.append(ctx)
-        return ctx.new_page()
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
-
-
 def test_large_cash_deposit_alert_case_closed_then_reported(live_server, transactional_db, bank, browser_context):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 

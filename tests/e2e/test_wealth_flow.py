@@ -19,20 +19,6 @@ from tests.wealth_helpers import CNY, assess, build_wealth
 pytestmark = [pytest.mark.e2e]
 
 
-@pytest.fixture
-def browser_context(browser):
-    contexts = []
-
-    def make(locale: str = "zh-CN"):
-        ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale=locale)
-        contexts.append(ctx)
-        return ctx.new_page()
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
-
-
 def seventy_year_old(bank):
     """A customer of A1 managed by CM001, aged 70, assessed C4, funded, with marketing consent."""
     from bankcrm.customers import services as customer_services
