@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from bankcrm.approvals.registry import ApprovableAction, register
 from bankcrm.approvals.services import approval_submit
-from bankcrm.core import access, audit
+from bankcrm.core import access, audit, outbox
 from bankcrm.core.access import Role
 from bankcrm.core.errors import NotFound, RuleViolation, ValidationFailed
 from bankcrm.org import hooks
@@ -21,6 +21,7 @@ from bankcrm.org import hooks
 from .models import Handover, HandoverItem, ManagerAssignment
 
 ACTION = "customers.handover"
+TOPIC_HANDOVER_EXECUTED = "customers.handover_executed"
 H = Handover.Status
 
 
@@ -191,6 +192,11 @@ def execute_handover(*, payload: dict, maker: Any, checker: Any) -> dict:
         raise RuleViolation("handover_would_orphan", _("执行后将有客户没有主管客户经理，已取消"))
     h.status, h.executed_at = H.EXECUTED, now
     h.save(update_fields=["status", "executed_at"])
+    # Features that keep per-manager work on a customer (tasks, opportunities, planned contacts) move it after commit;
+    # ids only, no personal data in events.
+    outbox.publish(TOPIC_HANDOVER_EXECUTED, {
+        "handover_id": h.pk, "departing_id": h.departing_id,
+        "moves": sorted([c, s] for c, r, s in payload["items"] if s is not None and r == "primary")})
     audit.record(actor=checker, verb="customers.handover_executed", target=h, target_type="customers.Handover",
                  after={"moved": moved, "customers": sorted({c for c, _r, _s in payload["items"]})})
     return {"moved": moved, "handover_id": h.pk}

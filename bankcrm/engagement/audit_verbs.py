@@ -24,3 +24,4 @@ register_verbs({"engagement.recommendations_refreshed": _("生成下一步最佳
 # Insights and life events (helper 2: insight_services.py)
 register_verbs({"engagement.insights_extracted": _("提取客户洞察"), "engagement.life_events_swept": _("生成客户事件")})
 register_verbs({"engagement.intents_saved": _("维护意图词典")})
+register_verbs({"engagement.work_handed_over": _("客户移交：未完成的任务、商机与计划联系随客户转交接手人")})

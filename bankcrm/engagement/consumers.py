@@ -39,3 +39,26 @@ def sold(events: list[OutboxEvent]) -> None:
 
 
 outbox.register_consumer("engagement_sales", ("wealth.sold",), sold)
+
+
+def handed_over(events: list[OutboxEvent]) -> None:
+    """``customers.handover_executed`` ({"handover_id", "departing_id", "moves": [[customer_id, successor_id], …]}):
+    the departing manager's open work on each handed-over customer — open tasks, active action plans, open
+    opportunities, planned contacts — follows the customer to the successor, so nothing is left with someone who no
+    longer serves them. Replaying an event moves nothing more (only rows still owned by the departing manager move)."""
+    from . import services
+
+    for e in events:
+        p = e.payload or {}
+        if not p.get("departing_id") or not p.get("moves"):
+            continue
+        try:
+            with transaction.atomic():
+                services.work_follow_handover(handover_id=int(p.get("handover_id") or 0),
+                                              departing_id=int(p["departing_id"]),
+                                              moves=[(int(c), int(s)) for c, s in p["moves"]])
+        except Exception:
+            log.warning("open work not moved for handover %s", p.get("handover_id"), exc_info=True)
+
+
+outbox.register_consumer("engagement_handover", ("customers.handover_executed",), handed_over)

@@ -806,3 +806,29 @@ def needs_save(*, actor: Any, customer_id: Any, goals: Any, horizon: str, liquid
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     tz = timezone.get_default_timezone()
     return datetime.combine(day, time.min, tz), datetime.combine(day + timedelta(days=1), time.min, tz)
+
+
+# ---- Handover: open work follows the customer -------------------------------------------------------------------
+def work_follow_handover(*, handover_id: int, departing_id: int, moves: list[tuple[int, int]]) -> dict[str, int]:
+    """Move the departing manager's open work on each handed-over customer to its successor (system action, run by
+    the ``engagement_handover`` consumer after the approved handover committed). One audit event with the counts."""
+    by_successor: dict[int, list[int]] = {}
+    for customer_id, successor_id in moves:
+        by_successor.setdefault(successor_id, []).append(customer_id)
+    counts = {"tasks": 0, "plans": 0, "opportunities": 0, "planned_contacts": 0}
+    with transaction.atomic():
+        for successor_id, customers in sorted(by_successor.items()):
+            mine = {"owner_id": departing_id, "customer_id__in": customers}
+            counts["tasks"] += Task.objects.filter(status=Task.Status.OPEN, **mine).update(owner_id=successor_id)
+            counts["plans"] += ActionPlan.objects.filter(status=ActionPlan.Status.ACTIVE, **mine).update(
+                owner_id=successor_id)
+            counts["opportunities"] += Opportunity.objects.filter(stage__in=Opportunity.OPEN, **mine).update(
+                owner_id=successor_id)
+            counts["planned_contacts"] += Interaction.objects.filter(
+                status=Interaction.Status.PLANNED, staff_id=departing_id, customer_id__in=customers).update(
+                staff_id=successor_id)
+        if any(counts.values()):
+            audit.record(actor=None, verb="engagement.work_handed_over", target_type="customers.Handover",
+                         target_id=str(handover_id), target_repr=f"#{handover_id}",
+                         after={**counts, "departing": departing_id, "customers": len(moves)})
+    return counts
