@@ -220,6 +220,7 @@ def test_who_may_reach_which_page(w, bank):
         (bank.risk, "get", reverse("wealth:qualified", args=[w.zhang.pk])),
         (bank.om_a1, "get", reverse("wealth:aum")),
         (bank.consultant, "post", reverse("wealth:aum")),
+        (bank.cm_a1, "post", reverse("wealth:aum")),  # reads AUM, but may not recompute the whole bank
     ]
     seq = audit_seq()
     for actor, method, url in cases:

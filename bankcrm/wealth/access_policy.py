@@ -28,4 +28,7 @@ capability("wealth.approve_shelf", {R.BRANCH_SUPERVISOR, R.COMPLIANCE_MANAGER}, 
 capability("wealth.nav", {R.OPERATIONS_MANAGER, R.ADMIN}, {WRITE}, _("维护产品净值与收益分配"))
 capability("wealth.aum", {R.CUSTOMER_MANAGER, R.BRANCH_SUPERVISOR, R.COMPLIANCE_MANAGER, R.ADMIN},
            label=_("查看客户资产（AUM）统计"))
+# Computing a snapshot now recomputes every customer of the bank in one transaction: not for customer managers.
+capability("wealth.aum_refresh", {R.BRANCH_SUPERVISOR, R.COMPLIANCE_MANAGER, R.ADMIN}, {WRITE},
+           _("立即计算客户资产快照"))
 capability("wealth.export", {R.BRANCH_SUPERVISOR, R.COMPLIANCE_MANAGER}, {EXPORT}, _("导出销售与持仓"))

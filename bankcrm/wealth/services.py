@@ -810,10 +810,10 @@ def distribution_run(*, actor: Any, product_id: Any, record_date: date, per_unit
 # ---- AUM snapshot on demand (helper UI-A: the AUM page's "compute now" button) -------------------------------------
 def aum_snapshot_now(*, actor: Any, day: date | None = None) -> int:
     """Compute the day's assets-under-management snapshot now (the nightly job ``wealth.aum_snapshot`` does it
-    otherwise), for staff who read AUM figures. Re-running replaces the day's rows (`aum.snapshot_run`). Audited."""
+    otherwise), for supervisors, compliance and administrators (`wealth.aum_refresh`). Re-running replaces the day's rows (`aum.snapshot_run`). Audited."""
     from . import aum
 
-    access.require(actor, "wealth.aum")
+    access.require(actor, "wealth.aum_refresh")
     day = day or timezone.localdate()
     if day > timezone.localdate():
         raise _field_error("day_invalid", "day", _("快照日期不能晚于今天"))

@@ -57,6 +57,7 @@ def _table(rows: list[dict[str, Any]], total: int) -> list[dict[str, Any]]:
 def aum_page(request: HttpRequest) -> HttpResponse:
     user = request.user
     if request.method == "POST":
+        access.require(user, "wealth.aum_refresh")
         try:
             n = entrypoint(services.aum_snapshot_now)(actor=user)
         except PermissionDenied:
@@ -68,7 +69,8 @@ def aum_page(request: HttpRequest) -> HttpResponse:
                 "d": timezone.localdate().isoformat(), "n": n})
         return redirect("wealth:aum")
     day = aum.latest_day(user)
-    ctx: dict[str, Any] = {"day": day, "scope": _scope_label(user), "today": timezone.localdate()}
+    ctx: dict[str, Any] = {"day": day, "scope": _scope_label(user), "today": timezone.localdate(),
+                           "can_refresh": access.can(user, "wealth.aum_refresh")}
     if day is None:
         return render(request, "wealth/aum.html", ctx)
     tiers = aum.by_tier(user, day)
