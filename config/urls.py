@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("bankcrm.surveys.urls")),
     path("", include("bankcrm.wealth.urls")),
     path("", include("bankcrm.engagement.urls")),
+    path("", include("bankcrm.people.urls")),
     path("", include("bankcrm.core.urls")),
 ]
 

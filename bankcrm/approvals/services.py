@@ -92,6 +92,8 @@ def approval_approve(*, actor: Any, pending_id: int, reason: str = "") -> Pendin
     with transaction.atomic():
         pa = _get_locked(actor, pending_id)
         action = _check_checker(actor, pa)
+        # certification of the checker (people's training gates): a refusal leaves the item pending, unchanged
+        access.require_gate("approvals.approve", actor, action_code=pa.action_code)
         pa.checker, pa.decided_at, pa.decision_reason = actor, timezone.now(), reason
         try:
             with transaction.atomic():

@@ -7,8 +7,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from bankcrm.core import access
+from bankcrm.core import access, logs
 from bankcrm.core.errors import DomainError, PermissionDenied
+from bankcrm.core.models import SecurityEvent
 from bankcrm.core.transactions import entrypoint
 from bankcrm.core.web import capability_required, paginate
 
@@ -70,8 +71,13 @@ def approval_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespons
             messages.success(request, _("已撤回"))
         else:
             messages.error(request, _("未知操作"))
-    except PermissionDenied:
-        raise  # capability_required answers 403 and writes the denial to the security log
+    except PermissionDenied as exc:
+        if not exc.code.startswith("certificate_"):
+            raise  # capability_required answers 403 and writes the denial to the security log
+        # a training gate (people.gates): the item stays pending; say which certificate is missing on its page
+        logs.security(SecurityEvent.Kind.DENIED, actor=request.user, username=request.user.staff_no,
+                      capability=exc.params.get("capability", ""), method=request.method)
+        messages.error(request, str(exc.message))
     except DomainError as exc:
         messages.error(request, str(exc.message))
     return redirect("approvals:detail", pk=pk)

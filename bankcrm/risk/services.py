@@ -269,6 +269,7 @@ def case_close(*, actor: Any, case_id: Any, reason: str) -> Case:
     with transaction.atomic():
         case = _case_for_update(actor, case_id)
         _require_open(case)
+        access.require_gate("risk.case_decide", actor, case=case)  # the decider's AML certification
         if len(reason) < 10:
             raise ValidationFailed("reason_required", _("请填写结案理由（至少10个字）"),
                                    fields={"reason": [str(_("请填写结案理由（至少10个字）"))]})
@@ -294,6 +295,7 @@ def case_escalate(*, actor: Any, case_id: Any, reason: str) -> Case:
     with transaction.atomic():
         case = _case_for_update(actor, case_id)
         _require_open(case)
+        access.require_gate("risk.case_decide", actor, case=case)  # the decider's AML certification
         if len(reason) < 10:
             raise ValidationFailed("reason_required", _("请填写上报理由（至少10个字）"),
                                    fields={"reason": [str(_("请填写上报理由（至少10个字）"))]})

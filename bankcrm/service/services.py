@@ -444,6 +444,7 @@ def complaint_acknowledge(*, actor: Any, complaint_id: Any, note: str = "") -> C
     with transaction.atomic():
         c = _complaint_for_update(actor, complaint_id, "service.handle")
         _require_handler_type(actor)
+        access.require_gate("service.handle_complaint", actor, complaint=c)  # the handler's certification
         _require_open(c)
         if c.acknowledged_at:
             raise RuleViolation("already_acknowledged", _("该投诉已受理"))
@@ -531,6 +532,7 @@ def complaint_decide(*, actor: Any, complaint_id: Any, findings: str, decision: 
         if decision != Complaint.Decision.NOT_UPHELD and len(remedy) < 4:
             raise _field_error("remedy_required", "remedy", _("投诉成立或部分成立时须填写补救措施"))
         _require_handler_type(actor)
+        access.require_gate("service.handle_complaint", actor, complaint=c)  # the handler's certification
         _require_open(c)
         _require_handler(actor, c)
         if not c.acknowledged_at:

@@ -91,4 +91,4 @@ def seed_surveys(ctx: demo.SeedContext) -> None:
             f"发件箱中待答复邀请 {waiting} 份")
 
 
-demo.register("surveys", 60, seed_surveys)
+demo.register("surveys", 51, seed_surveys)

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "bankcrm.surveys",
     "bankcrm.wealth",
     "bankcrm.engagement",
+    "bankcrm.people",
 ]
 
 MIDDLEWARE = [
@@ -265,6 +266,20 @@ SPECTACULAR_SETTINGS = {
         "EgInsightSourceEnum": "bankcrm.engagement.models.Insight.Source",
         "EgInsightSentimentEnum": "bankcrm.engagement.models.Insight.Sentiment",
         "EgLifeEventKindEnum": "bankcrm.engagement.models.LifeEvent.Kind",
+        # people — incentives
+        "PpIncentiveMethodEnum": "bankcrm.people.models.IncentiveScheme.Method",
+        "PpPoolStatusEnum": "bankcrm.people.models.IncentivePool.Status",
+        "PpClawbackStatusEnum": "bankcrm.people.models.Clawback.Status",
+        "PpClawbackSourceEnum": "bankcrm.people.models.Clawback.Source",
+        # people — training
+        "PpCourseStatusEnum": "bankcrm.people.models.Course.Status",
+        "PpCourseCategoryEnum": "bankcrm.people.models.CourseCategory",
+        "PpAssignmentStatusEnum": "bankcrm.people.models.Assignment.Status",
+        "PpAssignmentReasonEnum": "bankcrm.people.models.Assignment.Reason",
+        "PpRequirementTriggerEnum": "bankcrm.people.models.Requirement.Trigger",
+        "PpCertificateMethodEnum": "bankcrm.people.models.Certificate.Method",
+        # people — appraisal
+        "PpScorecardStatusEnum": "bankcrm.people.models.Scorecard.Status",
     },
 }
 
