@@ -61,4 +61,5 @@ urlpatterns += [
 urlpatterns += [path("", include("bankcrm.ledger.api.urls")), path("", include("bankcrm.risk.api.urls")),
                 path("", include("bankcrm.service.api.urls")), path("", include("bankcrm.surveys.api.urls")),
                 path("", include("bankcrm.wealth.api.urls")), path("", include("bankcrm.engagement.api.urls")),
-                path("", include("bankcrm.people.api.urls"))]
+                path("", include("bankcrm.people.api.urls")),
+                path("", include("bankcrm.supervision.api.urls"))]

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("bankcrm.wealth.urls")),
     path("", include("bankcrm.engagement.urls")),
     path("", include("bankcrm.people.urls")),
+    path("", include("bankcrm.supervision.urls")),
     path("", include("bankcrm.core.urls")),
 ]
 

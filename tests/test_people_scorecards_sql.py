@@ -76,3 +76,31 @@ def test_bank_wide_path_without_in_list_agrees(seeded, monkeypatch):
     diffs = ref.differences(ref.product_scores(period), ref.reference_scores(period))
     assert not diffs, "\n".join(diffs)
 
+
+def test_inspection_findings_count_in_both_and_control_findings_do_not(seeded):
+    """Supervision registers its inspection and manual findings into the ``findings`` metric; the reference SQL
+    counts the same rows, and automated control findings are counted by neither."""
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from bankcrm.org.models import Staff
+    from bankcrm.supervision import finding_services as fs
+    from bankcrm.supervision.models import Finding
+
+    bank, period, _info = seeded
+    cm = Staff.objects.filter(role_assignments__role="customer_manager", is_active=True).order_by("pk").first()
+
+    def findings_numerator() -> int:
+        Scorecard.objects.filter(period=period).delete()
+        svc.scorecards_compute(actor=bank.admin, period_id=period.pk)
+        assert not ref.differences(ref.product_scores(period), ref.reference_scores(period))
+        return Scorecard.objects.get(period=period, staff=cm).lines.get(metric="findings").numerator
+
+    before = findings_numerator()
+    with transaction.atomic():
+        for source in ("manual", "inspection", "control"):
+            fs.finding_raise(actor=bank.compliance, source=source, title=f"{source} 发现", severity="medium",
+                             branch_id=cm.branch_id, staff_id=cm.pk, key="t:1" if source == "control" else "")
+    Finding.objects.update(raised_at=timezone.make_aware(datetime(period.starts_on.year, period.starts_on.month, 15, 10)))
+    assert findings_numerator() == before + 2

@@ -113,6 +113,8 @@ capability("org.view_branches", ALL_ROLES, label=_("查看机构"))
 capability("org.manage_branches", {R.ADMIN}, {ADMIN, WRITE}, _("管理机构"))
 capability("org.view_staff", {R.ADMIN, R.BRANCH_SUPERVISOR, R.COMPLIANCE_MANAGER}, label=_("查看员工"))
 capability("org.manage_staff", {R.ADMIN}, {ADMIN, WRITE}, _("管理员工"))
+# Taking a role away (never granting one) after a periodic access review: the reviewing supervisor or compliance.
+capability("org.revoke_role", {R.BRANCH_SUPERVISOR, R.COMPLIANCE_MANAGER, R.ADMIN}, {WRITE}, _("撤销员工角色（权限复核）"))
 capability("org.own_api_tokens", ALL_ROLES, {WRITE}, _("管理本人 API 令牌"))
 capability("approvals.submit", ALL_ROLES, {WRITE}, _("提交待复核事项"))
 capability(

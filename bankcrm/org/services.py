@@ -242,6 +242,29 @@ def staff_set_roles(*, actor: Any, staff_id: int, roles: list[str], reason: str 
     return {"removed": sorted(removed), "added": sorted(added_direct), "pending": sorted(added_pending)}
 
 
+def role_revoke(*, actor: Any, staff_id: int, role: str, reason: str) -> bool:
+    """Take one role away from a member of staff in the actor's scope — the outcome of an access review. Never one's
+    own role; a reason is required. Like a removal in ``staff_set_roles``: the assignment goes, the person's auth
+    version is bumped so cached roles stop working, every live session ends. Returns False when the role was not
+    held (a repeated decision changes nothing)."""
+    access.require(actor, "org.revoke_role")
+    if not (reason or "").strip():
+        raise ValidationFailed("reason_required", _("撤销角色须填写理由"), fields={"reason": [_("请填写撤销理由")]})
+    with transaction.atomic():
+        staff = selectors.staff_get(actor, staff_id, for_update=True)
+        if staff.pk == actor.pk:
+            raise RuleViolation("cannot_revoke_own_role", _("不能撤销自己的角色"))
+        current = sorted(staff.roles)
+        deleted, _n = RoleAssignment.objects.filter(staff=staff, role=role).delete()
+        if not deleted:
+            return False
+        Staff.objects.filter(pk=staff.pk).update(auth_version=staff.auth_version + 1)
+        audit.record(actor=actor, verb="org.staff_roles_changed", target=staff, before={"roles": current},
+                     after={"roles": [r for r in current if r != role]}, reason=reason)
+        sessions_end_for(staff, reason="roles_changed")
+    return True
+
+
 def _submit_privileged_grant(actor: Any, staff: Staff, role: str, reason: str = "") -> None:
     """Submit a privileged grant for a second administrator. The one exception is an installation with a single
     administrator (just bootstrapped): nobody could approve, so the second administrator is granted directly and the

@@ -123,6 +123,7 @@ def _metric_sql(metric: str, branch: bool) -> str:
     if metric == "findings":
         kv = "v.branch_path" if branch else "sa.seller_id"
         kc = "c.branch_path" if branch else "c.staff_named_id"
+        kf = "sf.branch_path" if branch else "sf.staff_id"  # supervision's inspection/manual findings (registered)
         return f"""SELECT k, SUM(n) AS num, 0 AS den FROM (
               SELECT {kv} AS k, COUNT(*) AS n FROM wealth_returnvisit v JOIN wealth_sale sa ON sa.id = v.sale_id
               WHERE v.status = 'done' AND v.outcome = 'problem' AND v.done_at >= %(s)s AND v.done_at < %(e)s
@@ -130,7 +131,11 @@ def _metric_sql(metric: str, branch: bool) -> str:
               UNION ALL
               SELECT {kc} AS k, COUNT(*) AS n FROM service_complaint c
               WHERE c.decision = 'upheld' AND c.decided_at >= %(s)s AND c.decided_at < %(e)s
-                {'' if branch else 'AND c.staff_named_id IS NOT NULL'} GROUP BY {kc}) f GROUP BY k"""
+                {'' if branch else 'AND c.staff_named_id IS NOT NULL'} GROUP BY {kc}
+              UNION ALL
+              SELECT {kf} AS k, COUNT(*) AS n FROM supervision_finding sf
+              WHERE sf.source IN ('inspection', 'manual') AND sf.raised_at >= %(s)s AND sf.raised_at < %(e)s
+                {'' if branch else 'AND sf.staff_id IS NOT NULL'} GROUP BY {kf}) f GROUP BY k"""
     if metric == "training":
         k = "t.branch_path" if branch else "t.staff_id"
         return f"""SELECT {k} AS k,

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "bankcrm.wealth",
     "bankcrm.engagement",
     "bankcrm.people",
+    "bankcrm.supervision",
 ]
 
 MIDDLEWARE = [
@@ -250,6 +251,23 @@ SPECTACULAR_SETTINGS = {
         "EgInteractionStatusEnum": "bankcrm.engagement.models.Interaction.Status",
         "EgInteractionModeEnum": "bankcrm.engagement.api.serializers.MODES",
         "ModeEnum": "bankcrm.customers.models.CustomerImport.Mode",  # keeps its name beside EgInteractionModeEnum
+        # supervision: coverage, controls, findings (issue #10, section A)
+        "SvFindingStatusEnum": "bankcrm.supervision.models.Finding.Status",
+        "SvFindingStatusFilterEnum": "bankcrm.supervision.api.finding_serializers.FILTER_STATUS",
+        "SvFindingSourceEnum": "bankcrm.supervision.models.Finding.Source",
+        "SvActionStatusEnum": "bankcrm.supervision.models.FindingAction.Status",
+        "SvSeverityEnum": "bankcrm.supervision.models.Severity",
+        "SvAccountabilityMeasureEnum": "bankcrm.supervision.models.Accountability.Measure",
+        # supervision: inspections and access reviews (issue #10, section B)
+        "SvSampleKindEnum": "bankcrm.supervision.models.SampleKind",
+        "SvInspectionStatusEnum": "bankcrm.supervision.models.Inspection.Status",
+        "SvSampleResultEnum": "bankcrm.supervision.models.SampleItem.Result",
+        "SvAccessReviewStatusEnum": "bankcrm.supervision.models.AccessReview.Status",
+        "SvReviewDecisionEnum": "bankcrm.supervision.models.AccessReviewItem.Decision",
+        "SvDecideEnum": "bankcrm.supervision.api.inspection_serializers.DECIDE_CHOICES",
+        # supervision: conduct, audit explorer, cycle times, retention (issue #10, section C)
+        "SvLeaveKindEnum": "bankcrm.supervision.models.LeaveRecord.Kind",
+        "SvConductSignalStatusEnum": "bankcrm.core.models.ConductSignal.Status",
         "EgTaskStatusEnum": "bankcrm.engagement.models.Task.Status",
         "EgTaskSourceEnum": "bankcrm.engagement.models.Task.Source",
         "EgPlanStatusEnum": "bankcrm.engagement.models.ActionPlan.Status",
