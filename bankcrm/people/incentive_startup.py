@@ -36,10 +36,10 @@ def describe(payload: dict[str, Any]) -> list[tuple[str, str]]:
     names = dict(Staff.objects.filter(pk__in=[s for _a, s, _f in awards]).values_list("pk", "staff_no"))
     full = {s.pk: s.name for s in Staff.objects.filter(pk__in=names)}
     rows = [(_("机构"), pool.branch.name), (_("考核期"), str(pool.period)), (_("激励方案"), pool.scheme.name),
-            (_("奖金池金额"), f"{format_amount(payload.get('amount_fen', 0))} 元"),
-            (_("未分配金额"), f"{format_amount(payload.get('undistributed_fen', 0))} 元")]
+            (_("奖金池金额"), _("%(a)s 元") % {"a": format_amount(payload.get('amount_fen', 0))}),
+            (_("未分配金额"), _("%(a)s 元") % {"a": format_amount(payload.get('undistributed_fen', 0))})]
     for _a, staff_id, fen in awards:
-        rows.append((f"{names.get(staff_id, staff_id)} {full.get(staff_id, '')}", f"{format_amount(fen)} 元"))
+        rows.append((f"{names.get(staff_id, staff_id)} {full.get(staff_id, '')}", _("%(a)s 元") % {"a": format_amount(fen)}))
     return rows
 
 

@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bankcrm.core import access, audit, params, sequences
 from bankcrm.core.access import EmploymentType, Role
@@ -45,10 +46,10 @@ from .models import (
     Requirement,
 )
 
-params.define("training.reminder_days", "days", 7, "培训任务到期前提醒天数", "DOMAIN_RULES §1", minimum=1, maximum=90)
-params.define("training.certificate_warning_days", "days", 30, "培训证书到期前提醒天数", "DOMAIN_RULES §1", minimum=1,
+params.define("training.reminder_days", "days", 7, gettext_lazy("培训任务到期前提醒天数"), "DOMAIN_RULES §1", minimum=1, maximum=90)
+params.define("training.certificate_warning_days", "days", 30, gettext_lazy("培训证书到期前提醒天数"), "DOMAIN_RULES §1", minimum=1,
               maximum=180)
-params.define("training.retrain_lead_days", "days", 30, "证书到期或定期培训前提前分派天数", "DOMAIN_RULES §1", maximum=180)
+params.define("training.retrain_lead_days", "days", 30, gettext_lazy("证书到期或定期培训前提前分派天数"), "DOMAIN_RULES §1", maximum=180)
 
 CURRICULUM_FILE = Path(__file__).resolve().parent / "data" / "curriculum.json"
 COURSE_FIELDS = ("code", "title", "title_en", "category", "summary", "body", "video_url", "quiz", "pass_mark",
