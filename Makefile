@@ -59,8 +59,8 @@ test: $(VENV)/.installed node_modules/.installed
 	$(MANAGE) compilemessages -v0 --ignore=node_modules --ignore=.venv
 	$(MANAGE) makemigrations --check --dry-run -v0
 	$(BIN)/ruff check .
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
+	@# the two databases run side by side (one core each); each target's output is printed whole when it ends
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite:
 	@echo "== SQLite =="
