@@ -350,23 +350,13 @@ def test_features_use_only_what_was_known_before_the_purchase(bank):
     assert rows[w.zhang.pk][codes.index("deposits")] == 0.0
 
 
-def test_demo_bank_plants_patterns_the_model_learns(settings, tmp_path):
-    """The whole demo at its small size (as the wealth demo test runs it): the engagement seeder's cohort and its
-    documented patterns give a model that beats the popularity baseline on the held-out customers, and every open
+def check_engagement_demo(ctx, lines) -> None:
+    """Run by tests/test_demo_bank.py on the small demo bank: the engagement seeder's cohort and its documented
+    patterns give a model that beats the popularity baseline on the held-out customers, and every open
     recommendation it leads to has a reason."""
-    from bankcrm.core import context, demo
+    from bankcrm.core import demo
     from bankcrm.engagement.models import Insight, Recommendation
-    from bankcrm.ledger import services as ledger
 
-    ledger._INTERNAL_IDS.clear()  # ids cached by earlier tests (a fresh process has none)
-    ledger._CUSTOMER_KIND.clear()
-    settings.VAR_DIR = tmp_path
-    lines: list[str] = []
-    options = {"seed": 20261128, "customers": 0, "transactions": 600, "customers_per_manager": 5}
-    ctx = demo.SeedContext(rng=random.Random(options["seed"]), options=dict(options), out=lines.append)
-    with context.channel("command"):
-        for seeder in sorted(demo.SEEDERS.values(), key=lambda s: s.order):
-            seeder.run(ctx)
     assert demo.SEEDERS["engagement_nba"].order > demo.SEEDERS["wealth"].order
     m = propensity.active_model()
     assert m is not None, "\n".join(lines)

@@ -377,26 +377,10 @@ def test_conduct_api(bank):
 
 
 # ---- the demo ------------------------------------------------------------------------------------------------------------
-def test_conduct_demo(settings, tmp_path):
-    import random
-
-    from bankcrm.core import context, demo
-    from bankcrm.ledger import services as ledger
+def check_conduct_demo(ctx, lines) -> None:
+    """Run by tests/test_demo_bank.py on the small demo bank."""
     from bankcrm.supervision.models import LegalHold, RetentionRun
 
-    settings.VAR_DIR = tmp_path
-    ledger._INTERNAL_IDS.clear()
-    ledger._CUSTOMER_KIND.clear()
-    lines: list[str] = []
-    small = {"seed": 20261128, "customers": 0, "transactions": 600, "customers_per_manager": 5}
-    ctx = demo.SeedContext(rng=random.Random(small["seed"]), options=dict(small), out=lines.append)
-    with context.channel("command"):
-        for seeder in sorted(demo.SEEDERS.values(), key=lambda s: s.order):
-            module = seeder.run.__module__
-            # the people and other supervision seeders are built by other teams right now: not needed here
-            if seeder.order <= 64 and not module.startswith("bankcrm.people") and (
-                    not module.startswith("bankcrm.supervision") or module.endswith("conduct_demo")):
-                seeder.run(ctx)
     kinds = set(ConductSignal.objects.values_list("kind", flat=True))
     assert {rules.KIND_UNMASK, rules.KIND_VIEWS_DAY, rules.KIND_ODD_HOURS, rules.KIND_RELATED} <= kinds, kinds
     assert ConductSignal.objects.filter(status="closed").count() == 1

@@ -5,41 +5,23 @@ equal settled units less redeemed units, the AUM snapshot of today equals the cu
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 
 import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
-from bankcrm.core import context, demo
+from bankcrm.core import demo
 
 pytestmark = pytest.mark.django_db
-
-SMALL = {"seed": 20261128, "customers": 0, "transactions": 600, "customers_per_manager": 5}
-
-
-@pytest.fixture
-def seeded(settings, tmp_path):
-    from bankcrm.ledger import services as ledger
-
-    settings.VAR_DIR = tmp_path  # the TOTP seeder writes its secrets file there
-    ledger._INTERNAL_IDS.clear()  # ids cached by earlier tests (a fresh process has none)
-    ledger._CUSTOMER_KIND.clear()
-    lines: list[str] = []
-    ctx = demo.SeedContext(rng=random.Random(SMALL["seed"]), options=dict(SMALL), out=lines.append)
-    with context.channel("command"):
-        for seeder in sorted(demo.SEEDERS.values(), key=lambda s: s.order):
-            seeder.run(ctx)
-    return ctx, lines
-
 
 def test_wealth_seeder_runs_after_ledger_and_risk():
     order = {s.name: s.order for s in demo.SEEDERS.values()}
     assert order["ledger"] < order["risk"] < order["wealth"]
 
 
-def test_wealth_demo_invariants(seeded):
+def check_wealth_demo(ctx, lines) -> None:
+    """Run by tests/test_demo_bank.py on the small demo bank (seeded once for every app's demo checks)."""
     from bankcrm.approvals.models import PendingAction
     from bankcrm.core.models import AuditEvent, CalendarDay
     from bankcrm.customers.selectors import has_consent
@@ -63,7 +45,6 @@ def test_wealth_demo_invariants(seeded):
     )
     from tests.test_wealth_aum import current_figures
 
-    ctx, lines = seeded
     today = timezone.localdate()
     # The ledger still balances after every hold, capture, redemption and payout.
     assert not any(invariant_report().values()), invariant_report()
