@@ -15,7 +15,10 @@ from bankcrm.customers.models import Consent, Customer
 from bankcrm.ledger import services as ledger
 from bankcrm.org.models import Staff
 from bankcrm.risk.models import RiskProfile
+from bankcrm.supervision import access_review_services as reviews
+from bankcrm.supervision import conduct_services as conduct
 from bankcrm.supervision import controls
+from bankcrm.supervision.conduct_selectors import conduct_key_post_staff
 from bankcrm.supervision.coverage_services import clauses_install_default
 from bankcrm.supervision.models import ControlRun, Finding
 from tests.helpers import audit_seq, verbs_since
@@ -44,6 +47,9 @@ def clean(bank):
         cs.customer_update(actor=actor, customer_id=c.pk, occupation="工程师",
                            id_expires_on=TODAY() + timedelta(days=900))
         cs.consent_grant(actor=actor, customer_id=c.pk, purpose=Consent.Purpose.SENSITIVE, channel="branch")
+    for s in conduct_key_post_staff():  # key posts took their mandatory leave this year
+        conduct.leave_record(actor=bank.compliance, staff_id=s.pk, start_on=TODAY() - timedelta(days=60),
+                             end_on=TODAY() - timedelta(days=40))
     clauses_install_default()
     return led
 
@@ -190,6 +196,53 @@ def test_dormant_staff_accounts(bank, clean):
     Staff.objects.filter(pk=bank.om_b1.pk).update(last_login=timezone.now() - timedelta(days=120))
     Staff.objects.filter(pk=bank.om_a1.pk).update(last_login=timezone.now() - timedelta(days=10))
     assert keys("dormant_staff") == {f"dormant_staff:org.Staff:{bank.om_b1.pk}"}
+
+
+def test_key_post_staff_without_mandatory_leave(bank, clean):
+    from bankcrm.supervision.models import LeaveRecord
+
+    assert controls.get("mandatory_leave_overdue").population(None) == 6
+    LeaveRecord.objects.filter(staff=bank.om_b1).update(start_on=TODAY() - timedelta(days=500),
+                                                        end_on=TODAY() - timedelta(days=480))
+    assert keys("mandatory_leave_overdue") == {f"mandatory_leave_overdue:org.Staff:{bank.om_b1.pk}"}
+    assert keys("mandatory_leave_overdue", bank.a.path) == set()  # scoped to another branch
+    e = next(iter(controls.get("mandatory_leave_overdue").exceptions(None)))
+    assert e.staff_id == bank.om_b1.pk and "强制休假" in e.detail
+
+
+def test_key_post_staff_past_rotation(bank, clean):
+    from bankcrm.org.models import RoleAssignment
+
+    RoleAssignment.objects.filter(staff=bank.om_b1).update(granted_at=timezone.now() - timedelta(days=6 * 366))
+    assert keys("rotation_overdue") == {f"rotation_overdue:org.Staff:{bank.om_b1.pk}"}
+    conduct.rotation_record(actor=bank.compliance, staff_id=bank.om_b1.pk, post="operations_manager",
+                            from_on=TODAY() - timedelta(days=30))
+    assert keys("rotation_overdue") == set()
+
+
+def test_roles_unconfirmed_after_the_access_review_deadline(bank, clean):
+    from bankcrm.supervision.models import AccessReview, AccessReviewItem
+
+    reviews.access_reviews_open()
+    assert controls.get("access_review").population(None) == 0 and keys("access_review") == set()  # not due yet
+    AccessReview.objects.update(due_on=TODAY() - timedelta(days=1))
+    items = AccessReviewItem.objects.select_related("review")
+    assert controls.get("access_review").population(None) == items.count()
+    assert keys("access_review") == {f"access_review:supervision.AccessReviewItem:{i.pk}" for i in items}
+    a_item = items.filter(review__branch=bank.a).first()
+    e = next(iter(controls.get("access_review").exceptions(None, only=a_item.pk)))
+    assert e.staff_id == a_item.review.reviewer_id and e.branch_id == bank.a.pk and "到期" in e.detail
+    reviews.access_review_decide(actor=a_item.review.reviewer, item_id=a_item.pk, decision="confirmed")
+    assert f"access_review:supervision.AccessReviewItem:{a_item.pk}" not in keys("access_review")
+
+
+def test_every_checklist_item_names_an_installed_clause(bank):
+    from bankcrm.supervision.coverage_services import default_clauses
+    from bankcrm.supervision.inspection_services import templates_install_default
+
+    codes = {c["code"] for c in default_clauses()}
+    named = {check["clause"] for t in templates_install_default() for checks in t.items.values() for check in checks}
+    assert named and named <= codes
 
 
 # ---- The run -----------------------------------------------------------------------------------------------------

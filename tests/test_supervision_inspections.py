@@ -173,6 +173,34 @@ def test_lifecycle_sampling_recording_findings_completion(bank, world):
         svc.inspection_sample(actor=bank.compliance, inspection_id=insp.pk)
 
 
+def test_cancel_needs_a_reason_and_no_findings(bank, world):
+    planned = create(bank)
+    with pytest.raises(ValidationFailed) as e:
+        svc.inspection_cancel(actor=bank.compliance, inspection_id=planned.pk, reason="  ")
+    assert e.value.code == "reason_required" and "reason" in e.value.fields
+    with pytest.raises(PermissionDenied):
+        svc.inspection_cancel(actor=bank.supervisor_a, inspection_id=planned.pk, reason="机构撤并")
+    assert Inspection.objects.get(pk=planned.pk).status == "planned"
+    seq = audit_seq()
+    done = svc.inspection_cancel(actor=bank.compliance, inspection_id=planned.pk, reason="机构撤并，并入总行营业部检查")
+    assert verbs_since(seq) == ["supervision.inspection_cancelled"]
+    assert done.status == "cancelled" and done.conclusion.startswith("机构撤并") and done.finished_at
+    with pytest.raises(RuleViolation) as e:
+        svc.inspection_cancel(actor=bank.compliance, inspection_id=planned.pk, reason="再次取消")
+    assert e.value.code == "inspection_closed"
+    with pytest.raises(RuleViolation):
+        svc.inspection_sample(actor=bank.compliance, inspection_id=planned.pk)
+
+    # one that raised a finding stands: it must be completed
+    running = svc.inspection_sample(actor=bank.compliance, inspection_id=create(bank).pk)
+    txn = running.items.filter(kind="transaction").first()
+    svc.item_record(actor=bank.compliance, item_id=txn.pk, answers={**all_yes(txn), "T02": "no"}, evidence="无复核")
+    with pytest.raises(RuleViolation) as e:
+        svc.inspection_cancel(actor=bank.compliance, inspection_id=running.pk, reason="误建")
+    assert e.value.code == "inspection_has_findings"
+    assert Inspection.objects.get(pk=running.pk).status == "in_progress"
+
+
 def led_name_absent(world, label: str) -> bool:
     return all(c.name not in label for c in (world.zhang, world.li, world.wang))
 

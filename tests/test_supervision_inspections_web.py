@@ -67,6 +67,18 @@ def test_compliance_pages_flow(bank, world):  # noqa: F811
         assert c.post(reverse("supervision:inspection_item", args=[it.pk]), _answers_post(it)).status_code == 302
     assert c.post(reverse("supervision:inspection_complete", args=[insp.pk]), {"conclusion": "总体合规"}).status_code == 302
     assert Inspection.objects.get(pk=insp.pk).status == "completed"
+    # a second, planned inspection is cancelled from its page: the reason is required, shown next to the field
+    r = c.post(reverse("supervision:inspection_new"), {
+        "branch": bank.a.pk, "template": tpl.pk, "period_start": today - timedelta(days=30), "period_end": today,
+        "sample_customers": 1, "sample_transactions": 1, "sample_complaints": 1})
+    other = Inspection.objects.exclude(pk=insp.pk).get()
+    assert 'data-testid="cancel-form"' in c.get(reverse("supervision:inspection", args=[other.pk])).content.decode()
+    assert 'data-testid="cancel-form"' not in c.get(reverse("supervision:inspection", args=[insp.pk])).content.decode()
+    r = c.post(reverse("supervision:inspection_cancel", args=[other.pk]), {"reason": ""})
+    assert r.status_code == 400 and 'data-testid="field-error-reason"' in r.content.decode()
+    assert c.post(reverse("supervision:inspection_cancel", args=[other.pk]), {"reason": "与季度检查重复"}).status_code == 302
+    page = c.get(reverse("supervision:inspection", args=[other.pk])).content.decode()
+    assert "与季度检查重复" in page and 'data-testid="cancel-form"' not in page
     for fmt, magic in (("xlsx", b"PK"), ("pdf", b"%PDF")):
         r = c.get(reverse("supervision:inspection_report", args=[insp.pk, fmt]))
         assert r.status_code == 200 and r.content.startswith(magic) and r["Cache-Control"] == "no-store"
@@ -158,6 +170,8 @@ def test_api_flows(bank, world):  # noqa: F811
     assert r.status_code == 200 and r.json()["result"] == "fail"
     r = _api(c, "post", reverse("api-sv-inspection-complete", args=[pk]))
     assert r.status_code == 409 and r.json()["error"]["code"] == "inspection_items_pending"
+    r = _api(c, "post", reverse("api-sv-inspection-cancel", args=[pk]), {"reason": "误建"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "inspection_has_findings"
     r = c.get(reverse("api-sv-inspection-report", args=[pk]) + "?file_type=pdf")
     assert r.status_code == 200 and r.content.startswith(b"%PDF")
     assert c.get(reverse("api-sv-inspection-report", args=[pk]) + "?file_type=doc").status_code == 400

@@ -121,6 +121,53 @@ def test_home_sections(bank, sv):
     assert 'data-testid="supervision-home"' not in html
 
 
+def test_compliance_home_lists_serious_findings_and_conduct_signals_with_the_inbox(bank, sv):
+    from bankcrm.core.inbox import items_for
+    from bankcrm.core.models import ConductSignal
+
+    f = svc.finding_raise(actor=bank.compliance, source="manual", title="大额交易未经复核", severity="critical",
+                          branch_id=bank.a1.pk)
+    s = ConductSignal.objects.create(kind="bulk_unmask", staff=bank.cm_a1, branch_path=bank.a1.path,
+                                     detail={"unmasked": 24, "threshold": 20})
+    html = login_client(bank.compliance).get(reverse("core:home")).content.decode()
+    assert 'data-testid="home-serious-findings"' in html and f.number in html
+    assert 'data-testid="home-conduct-signals"' in html and "批量查看完整个人信息：24（阈值 20）" in html
+    item = next(i for i in items_for(bank.compliance) if i.kind == "conduct")
+    assert item.url == reverse("supervision:conduct_signal", args=[s.pk]) and "24（阈值 20）" in item.title
+    assert not any(i.kind == "conduct" for i in items_for(bank.supervisor_a))  # sees signals, does not review them
+    page = login_client(bank.compliance).get(item.url).content.decode()
+    assert "查看完整个人信息次数" in page and "预警阈值" in page
+
+
+def test_matrix_offers_to_install_the_clauses_of_an_empty_bank(bank):
+    Clause.objects.all().delete()
+    co = login_client(bank.compliance)
+    html = co.get(reverse("supervision:matrix")).content.decode()
+    assert 'data-testid="matrix-empty"' in html and 'data-testid="install-clauses"' in html
+    html = login_client(bank.supervisor_a).get(reverse("supervision:matrix")).content.decode()
+    assert 'data-testid="matrix-empty"' in html and 'data-testid="install-clauses"' not in html
+    seq = audit_seq()
+    assert co.post(reverse("supervision:clauses_install")).status_code == 302
+    assert verbs_since(seq) == ["supervision.clauses_installed"] and Clause.objects.count() == 25
+    assert co.get(reverse("supervision:matrix")).content.decode().count('data-testid="clause-row"') == 25
+
+
+def test_supervision_bootstrap_command(bank):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from bankcrm.supervision.models import ChecklistTemplate, ControlRun
+
+    out = StringIO()
+    call_command("supervision_bootstrap", "--compliance", "CO001", stdout=out)
+    assert "25 clauses" in out.getvalue() and Clause.objects.count() == 25
+    assert ChecklistTemplate.objects.filter(active=True).exists()
+    assert ControlRun.objects.filter(status="done").count() == len(controls.automated())
+    call_command("supervision_bootstrap", "--compliance", "CO001", "--no-run", stdout=StringIO())  # idempotent
+    assert Clause.objects.count() == 25
+
+
 # ---- API ---------------------------------------------------------------------------------------------------------------
 def api(client: Client, method: str, url: str, data=None):
     r = getattr(client, method)(url, data=json.dumps(data or {}) if method != "get" else data,
@@ -177,6 +224,7 @@ def routes(bank, f: Finding, action_id: int) -> list[tuple[str, str, dict]]:
         ("get", reverse("supervision:control", args=["customer_info_incomplete"]), {}),
         ("post", reverse("supervision:control_raise", args=["customer_info_incomplete"]), {"target_id": "1"}),
         ("post", reverse("supervision:clause", args=["norm-feedback"]), {"title": "x", "active": "on"}),
+        ("post", reverse("supervision:clauses_install"), {}),
         ("get", reverse("supervision:findings"), {}),
         ("post", reverse("supervision:finding_new"), {"title": "x", "severity": "low", "branch": bank.a1.pk}),
         ("post", reverse("supervision:finding", args=[fid]), {"op": "close", "reason": "x"}),

@@ -1,4 +1,5 @@
-"""Compliance's view of staff-conduct signals: an inbox provider (the full supervision workbench is issue 10)."""
+"""Compliance's view of staff-conduct signals: an inbox provider. The supervision app replaces it (same name) with one
+that knows every kind of signal and links to the signal's review page."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ register_verbs({
     "supervision.inspection_sampled": _("抽取检查样本"),
     "supervision.inspection_item_recorded": _("记录检查结果"),
     "supervision.inspection_completed": _("完成检查"),
+    "supervision.inspection_cancelled": _("取消检查"),
     "supervision.inspection_exported": _("导出检查报告"),
     "supervision.access_reviews_opened": _("发起权限复核"),
     "supervision.access_review_decided": _("权限复核决定"),

@@ -45,6 +45,43 @@ KIND_LABELS = {
     KIND_RELATED: _("为关联客户办理交易"),
 }
 
+# What the figures of a signal's ``detail`` are, in words (the signal page lists them; unknown keys keep their name).
+DETAIL_LABELS = {
+    "customers": _("查看的非管户客户数"),
+    "window_minutes": _("统计时长（分钟）"),
+    "unmasked": _("查看完整个人信息次数"),
+    "acts": _("非工作时间操作次数"),
+    "hours": _("正常工作时间"),
+    "transactions": _("为关联客户办理的交易笔数"),
+    "threshold": _("预警阈值"),
+    "period_start": _("统计期开始"),
+    "period_end": _("统计期结束"),
+}
+
+# The figure that measures each kind (the number shown next to a signal in lists and the inbox).
+MEASURE_KEYS = {KIND_BULK_VIEW: "customers", KIND_VIEWS_DAY: "customers", KIND_UNMASK: "unmasked",
+                KIND_ODD_HOURS: "acts", KIND_RELATED: "transactions"}
+
+
+def summary(kind: str, detail: dict) -> str:
+    """"<what happened>：<figure>（阈值 <threshold>）" for lists and the inbox, e.g. "批量查看完整个人信息：24（阈值 20）"."""
+    label = str(KIND_LABELS.get(kind, kind))
+    key = MEASURE_KEYS.get(kind)
+    if key is None or detail.get(key) in (None, ""):
+        return label
+    if detail.get("threshold") in (None, ""):
+        return f"{label}：{detail[key]}"
+    return str(_("%(what)s：%(n)s（阈值 %(t)s）")) % {"what": label, "n": detail[key], "t": detail["threshold"]}
+
+
+def detail_rows(detail: dict) -> list[tuple[str, object]]:
+    """(label, value) of a signal's figures in a stable order; the sample of internal ids is shown apart."""
+    order = list(DETAIL_LABELS)
+    keys = sorted((k for k in detail if k not in ("sample", "entries")),
+                  key=lambda k: (order.index(k) if k in order else len(order), k))
+    return [(str(DETAIL_LABELS.get(k, k)), detail[k]) for k in keys]
+
+
 # Family links that make a customer a related party of a staff member who is (or shares a phone with) the other one.
 FAMILY_KINDS = ("spouse", "parent", "child", "household")
 

@@ -77,6 +77,7 @@ def _staff_choices(user: Any) -> list[tuple[int, str]]:
 def _signal_rows(page: Any) -> None:
     for s in page:
         s.kind_label = rules.KIND_LABELS.get(s.kind, s.kind)
+        s.summary = rules.summary(s.kind, s.detail)
         s.record = getattr(s, "supervision", None) if hasattr(s, "supervision") else None
 
 
@@ -117,7 +118,7 @@ def signal_detail(request: HttpRequest, pk: int, form: ReviewForm | None = None)
     s = sel.signal_get(request.user, pk)
     s.kind_label = rules.KIND_LABELS.get(s.kind, s.kind)
     record = getattr(s, "supervision", None) if hasattr(s, "supervision") else None
-    detail = {k: v for k, v in s.detail.items() if k not in ("sample", "entries")}
+    detail = rules.detail_rows(s.detail)
     return render(request, "supervision/conduct/signal.html", {
         "s": s, "record": record, "detail": detail, "sample": s.detail.get("sample") or s.detail.get("entries") or [],
         "form": form or ReviewForm(), "can_review": access.can(request.user, "supervision.conduct_review")},

@@ -503,12 +503,86 @@ register(Control(
     exceptions=_dormant_excs,
     measure_label=_("账户在用")))
 
+# ---- 12. Quarterly access reviews done on time ------------------------------------------------------------------------
+def _review_items(scope: str | None) -> QuerySet:
+    from .models import AccessReviewItem
+
+    today = _today()
+    return _scoped(AccessReviewItem.objects.filter(review__due_on__lt=today,
+                                                   review__due_on__gte=today - relativedelta(years=1)),
+                   "review__branch_path", scope)
+
+
+def _access_review_excs(scope: str | None, only: Any = None) -> Iterator[Exc]:
+    from .access_review_selectors import access_review_overdue_items
+
+    qs = _only(_scoped(access_review_overdue_items(), "review__branch_path", scope), only)
+    for r in qs.values("id", "role", "staff__staff_no", "staff__name", "review__period", "review__due_on",
+                       "review__branch_id", "review__reviewer_id"):
+        yield Exc(f"access_review:supervision.AccessReviewItem:{r['id']}", "supervision.AccessReviewItem", str(r["id"]),
+                  f"{_staff_repr(r['staff__staff_no'], r['staff__name'])} · {access.ROLE_LABELS.get(r['role'], r['role'])}",
+                  r["review__branch_id"], r["review__reviewer_id"],
+                  str(_("%(p)s 权限复核已于 %(d)s 到期，该角色仍未确认或撤销")) % {
+                      "p": r["review__period"], "d": r["review__due_on"]})
+
+
+register(Control(
+    "access_review", _("季度权限复核"), ("scope-all-staff", "principle-integrity", "compliance-manager"), "medium",
+    _("每季度由负责人在复核期限前确认或撤销下属员工的每一项角色（过去 12 个月内到期的复核）。"),
+    population=lambda scope: _review_items(scope).count(),
+    exceptions=_access_review_excs,
+    measure_label=_("角色按期复核")))
+
+
+# ---- 13. Mandatory leave of key posts ------------------------------------------------------------------------------------
+def _key_posts(scope: str | None) -> QuerySet:
+    from .conduct_selectors import conduct_key_post_staff
+
+    return _scoped(conduct_key_post_staff(), "branch__path", scope)
+
+
+def _leave_excs(scope: str | None, only: Any = None) -> Iterator[Exc]:
+    from .conduct_selectors import conduct_leave_overdue
+
+    qs = _only(_scoped(conduct_leave_overdue(), "branch__path", scope), only)
+    detail = str(_("过去 %(m)s 个月内没有连续 %(d)s 天以上的强制休假记录")) % {
+        "m": params.value("conduct.mandatory_leave_period"), "d": params.value("conduct.mandatory_leave_days")}
+    for r in qs.values("id", "staff_no", "name", "branch_id"):
+        yield Exc(f"mandatory_leave_overdue:org.Staff:{r['id']}", "org.Staff", str(r["id"]),
+                  _staff_repr(r["staff_no"], r["name"]), r["branch_id"], r["id"], detail)
+
+
+register(Control(
+    "mandatory_leave_overdue", _("关键岗位强制休假"), ("principle-integrity", "rm-risk-control"), "medium",
+    _("运营、风控等关键岗位员工在规则参数 conduct.mandatory_leave_period 个月内休过连续 conduct.mandatory_leave_days "
+      "天以上的强制休假（关键岗位由设置 BANKCRM_KEY_POST_ROLES 规定）。"),
+    population=lambda scope: _key_posts(scope).count(),
+    exceptions=_leave_excs,
+    measure_label=_("按期强制休假")))
+
+
+# ---- 14. Key-post rotation --------------------------------------------------------------------------------------------------
+def _rotation_excs(scope: str | None, only: Any = None) -> Iterator[Exc]:
+    from .conduct_selectors import conduct_rotation_overdue
+
+    qs = _only(_scoped(conduct_rotation_overdue(), "branch__path", scope), only)
+    detail = str(_("在同一关键岗位任职超过 %(n)s 年，未轮岗")) % {"n": params.value("conduct.rotation_years")}
+    for r in qs.values("id", "staff_no", "name", "branch_id"):
+        yield Exc(f"rotation_overdue:org.Staff:{r['id']}", "org.Staff", str(r["id"]),
+                  _staff_repr(r["staff_no"], r["name"]), r["branch_id"], r["id"], detail)
+
+
+register(Control(
+    "rotation_overdue", _("关键岗位定期轮岗"), ("principle-integrity", "rm-risk-control"), "low",
+    _("关键岗位员工在同一岗位任职不超过规则参数 conduct.rotation_years 年。"),
+    population=lambda scope: _key_posts(scope).count(),
+    exceptions=_rotation_excs,
+    measure_label=_("按期轮岗")))
+
 # ---- Manual controls: carried out by people, evidenced by inspections and reviews ------------------------------------
 for _code, _label, _clauses, _desc in (
     ("periodic_inspection", _("定期检查（现场/非现场）"), ("supervision-periodic-checks", "compliance-manager"),
      _("按计划对各机构开展检查，抽样核查客户、交易、投诉，发现问题限期整改。")),
-    ("access_review", _("季度权限复核"), ("scope-all-staff", "principle-integrity", "compliance-manager"),
-     _("每季度由负责人确认或撤销下属员工的每一项角色。")),
     ("audit_trail", _("审计日志与完整性校验"), ("principle-integrity", "compliance-manager"),
      _("所有状态变更、个人信息查看与导出留痕，审计链可校验、可导出签名摘要。")),
     ("conduct_signals", _("员工行为监测"), ("principle-privacy", "principle-integrity"),

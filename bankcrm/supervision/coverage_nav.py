@@ -88,10 +88,20 @@ def home_context(request: Any) -> dict[str, Any] | None:
         rows = [r for r in figures.values() if r["automated"]]
         rows.sort(key=lambda r: (r["run"] is None, -(r["run"].exceptions if r["run"] else 0),
                                  fr.SEVERITY_RANK[r["severity"]]))
+        from . import conduct_rules, conduct_selectors
+
+        serious = list(sel.findings_filtered(user, status="live").filter(severity__in=("critical", "high"))
+                       .order_by("due_on", "id")[:6])
+        for f in serious:
+            f.overdue = fr.is_overdue(f.status, f.due_on, today)  # type: ignore[attr-defined]
+        signals = list(conduct_selectors.signal_list(user, status="open")[:5])
+        for s in signals:
+            s.summary = conduct_rules.summary(s.kind, s.detail)  # type: ignore[attr-defined]
         return {"mode": "compliance", "controls": rows, "counts": sel.severity_counts(user),
                 "overdue": sel.findings_filtered(user, overdue=True).count(),
                 "awaiting": sel.awaiting_recheck(user).count(), "today": today,
-                "has_runs": any(r["run"] for r in rows)}
+                "has_runs": any(r["run"] for r in rows), "serious": serious, "signals": signals,
+                "signals_open": conduct_selectors.signal_list(user, status="open").count()}
     if Role.BRANCH_SUPERVISOR in roles:
         owned = list(sel.owned_open(user).select_related("branch")[:10])
         for f in owned:

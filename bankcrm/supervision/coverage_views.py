@@ -55,6 +55,16 @@ def controls_run(request: HttpRequest) -> HttpResponse:
     return redirect("supervision:control", code=code) if code else redirect("supervision:matrix")
 
 
+@require_POST
+@capability_required("supervision.clauses")
+def clauses_install(request: HttpRequest) -> HttpResponse:
+    """Install the regulation's clauses (DOMAIN_RULES.md §1) and their links to the controls — what
+    ``supervision_bootstrap`` does first; idempotent, never overwrites an edited clause."""
+    r = entrypoint(coverage_services.clauses_install_default)(actor=request.user)
+    messages.success(request, _("已安装制度条款 %(c)d 条、控制关联 %(l)d 项") % {"c": r["clauses"], "l": r["links"]})
+    return redirect("supervision:matrix")
+
+
 @capability_required("supervision.view")
 def control_detail(request: HttpRequest, code: str) -> HttpResponse:
     control = registry.get(code)

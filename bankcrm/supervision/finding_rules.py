@@ -79,10 +79,13 @@ def compliance_percent(population: int, exceptions: int) -> float | None:
 
 
 def measure_text(label: str, population: int, exceptions: int) -> str:
+    from django.utils.translation import gettext, ngettext
+
     pct = compliance_percent(population, exceptions)
     if pct is None:
-        return f"{label}：—"
-    return f"{label}：{pct:.1f}%（{exceptions} 例外）"
+        return gettext("%(label)s：—") % {"label": label}
+    return ngettext("%(label)s：%(pct)s%%（%(n)d 例外）", "%(label)s：%(pct)s%%（%(n)d 例外）", exceptions) % {
+        "label": label, "pct": f"{pct:.1f}", "n": exceptions}
 
 
 def tone(severity: str, exceptions: int, oldest_age_days: int | None, limit_days: int) -> str:

@@ -101,6 +101,10 @@ class CompleteForm(forms.Form):
                                  widget=forms.Textarea(attrs={"rows": 3}))
 
 
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("取消原因"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class DecideForm(forms.Form):
     decision = forms.ChoiceField(label=_("复核结论"), choices=[("confirmed", _("确认保留")), ("revoked", _("撤销"))],
                                  error_messages={"required": _("请选择确认或撤销")})

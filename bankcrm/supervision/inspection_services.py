@@ -445,6 +445,30 @@ def inspection_complete(*, actor: Any, inspection_id: int, conclusion: str = "")
     return insp
 
 
+def inspection_cancel(*, actor: Any, inspection_id: int, reason: str) -> Inspection:
+    """Cancel a planned or running inspection (the branch was merged, the period is covered by another inspection…)
+    with a reason. One that already raised findings cannot be cancelled: its findings stand, so it must be
+    completed. Sampled records and recorded answers are kept with it."""
+    access.require(actor, "supervision.inspect")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed("reason_required", _("请填写取消原因"), fields={"reason": [_("请填写取消原因")]})
+    with transaction.atomic():
+        insp = sel.inspection_get(actor, inspection_id, for_update=True)
+        if insp.status not in (Inspection.Status.PLANNED, Inspection.Status.IN_PROGRESS):
+            raise RuleViolation("inspection_closed", _("检查已完成或已取消"))
+        if insp.findings.exists():
+            raise RuleViolation("inspection_has_findings",
+                                _("该检查已登记检查发现，不能取消；请检查完毕后完成检查"))
+        before = {"status": insp.status}
+        insp.status, insp.finished_at = Inspection.Status.CANCELLED, timezone.now()
+        insp.conclusion = reason[:4000]
+        insp.save(update_fields=["status", "finished_at", "conclusion"])
+        audit.record(actor=actor, verb="supervision.inspection_cancelled", target=insp, before=before,
+                     after={"status": insp.status, "reason": insp.conclusion})
+    return insp
+
+
 def inspection_exported(*, actor: Any, inspection: Inspection, fmt: str) -> None:
     """Record an export of an inspection report (every export is audited, ARCHITECTURE.md §4)."""
     access.require(actor, "supervision.export")

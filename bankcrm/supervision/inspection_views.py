@@ -21,7 +21,7 @@ from bankcrm.org.selectors import branches_visible
 from . import inspection_reports as reports
 from . import inspection_selectors as sel
 from . import inspection_services as services
-from .inspection_forms import CompleteForm, InspectionForm, ItemForm, PlanForm
+from .inspection_forms import CancelForm, CompleteForm, InspectionForm, ItemForm, PlanForm
 from .models import Inspection, SampleItem, SampleKind
 
 
@@ -127,7 +127,8 @@ def inspection_new(request: HttpRequest) -> HttpResponse:
 
 
 def _detail(request: HttpRequest, insp: Inspection, *, bad: dict[int, ItemForm] | None = None,
-            complete_form: CompleteForm | None = None, status: int = 200) -> HttpResponse:
+            complete_form: CompleteForm | None = None, cancel_form: CancelForm | None = None,
+            status: int = 200) -> HttpResponse:
     user = request.user
     items = list(sel.items_of(insp))
     can_inspect = access.can(user, "supervision.inspect") and insp.status == Inspection.Status.IN_PROGRESS
@@ -161,6 +162,9 @@ def _detail(request: HttpRequest, insp: Inspection, *, bad: dict[int, ItemForm] 
             Inspection.Status.PLANNED, Inspection.Status.IN_PROGRESS),
         "can_export": access.can(user, "supervision.export"),
         "complete_form": complete_form or CompleteForm(initial={"conclusion": insp.conclusion}),
+        "can_cancel": access.can(user, "supervision.inspect") and insp.status in (
+            Inspection.Status.PLANNED, Inspection.Status.IN_PROGRESS) and not insp.findings.exists(),
+        "cancel_form": cancel_form or CancelForm(),
         "sizes": [(label, int((insp.sizes or {}).get(k, 0))) for k, label in SampleKind.choices]}, status=status)
 
 
@@ -230,6 +234,26 @@ def inspection_complete(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("检查 %(n)s 已完成") % {"n": insp.number})
             return redirect("supervision:inspection", pk=insp.pk)
     return _detail(request, insp, complete_form=form, status=400)
+
+
+@capability_required("supervision.inspect")
+@require_POST
+def inspection_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    insp = sel.inspection_get(user, pk)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            entrypoint(services.inspection_cancel)(actor=user, inspection_id=insp.pk,
+                                                   reason=form.cleaned_data["reason"])
+        except (NotFound, PermissionDenied):
+            raise
+        except DomainError as exc:
+            _apply(form, exc)
+        else:
+            messages.success(request, _("检查 %(n)s 已取消") % {"n": insp.number})
+            return redirect("supervision:inspection", pk=insp.pk)
+    return _detail(request, insp, cancel_form=form, status=400)
 
 
 @capability_required("supervision.export")

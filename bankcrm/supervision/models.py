@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 USER = settings.AUTH_USER_MODEL
 
@@ -397,7 +398,7 @@ class AccessReview(models.Model):
     supervisor, ``reviewer`` is empty and head-office compliance decides."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("待复核")
+        OPEN = "open", pgettext_lazy("access review", "待复核")
         COMPLETED = "completed", _("已完成")
 
     branch = models.ForeignKey("org.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("机构"))

@@ -118,6 +118,11 @@ class SvCompleteSerializer(serializers.Serializer):
     conclusion = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True)
 
 
+class SvCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=4000, required=False, default="", allow_blank=True,
+                                   help_text="取消原因（必填，空白时返回 400 reason_required）")
+
+
 class SvReportQuerySerializer(serializers.Serializer):
     file_type = serializers.ChoiceField(choices=["xlsx", "pdf"], default="xlsx")
 

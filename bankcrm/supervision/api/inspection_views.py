@@ -157,6 +157,19 @@ class SvInspectionComplete(APIView):
         return _detail(request, insp)
 
 
+class SvInspectionCancel(APIView):
+    permission_classes = [HasCapability]
+    capability = "supervision.inspect"
+
+    @extend_schema(request=s.SvCancelSerializer, responses={200: s.SvInspectionDetailSerializer, **ERRORS},
+                   operation_id="supervision_inspections_cancel",
+                   description="取消计划中或检查中的检查（须填写原因）；已登记检查发现的检查不能取消（409 inspection_has_findings）。")
+    def post(self, request: Request, pk: int) -> Response:
+        insp = entrypoint(services.inspection_cancel)(actor=request.user, inspection_id=pk,
+                                                      **_body(s.SvCancelSerializer, request))
+        return _detail(request, insp)
+
+
 class SvInspectionReport(APIView):
     permission_classes = [HasCapability]
     capability = "supervision.export"

@@ -15,6 +15,7 @@ urlpatterns += [
     path("supervision/inspections/<int:pk>/sample/", iv.SvInspectionSample.as_view(), name="api-sv-inspection-sample"),
     path("supervision/inspections/<int:pk>/complete/", iv.SvInspectionComplete.as_view(),
          name="api-sv-inspection-complete"),
+    path("supervision/inspections/<int:pk>/cancel/", iv.SvInspectionCancel.as_view(), name="api-sv-inspection-cancel"),
     path("supervision/inspections/<int:pk>/report/", iv.SvInspectionReport.as_view(), name="api-sv-inspection-report"),
     path("supervision/inspection-items/<int:pk>/record/", iv.SvInspectionItemRecord.as_view(),
          name="api-sv-inspection-item-record"),
