@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from bankcrm.core import access, logs
@@ -108,13 +109,13 @@ def complaint_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "causes": selectors.root_cause_tree(), "decision_form": DecisionForm(), "today": timezone.localdate()})
 
 
-def _complaint_action(capability: str, run: Callable[[HttpRequest, int], Any], done: str) -> Callable:
+def _complaint_action(capability: str, run: Callable[[HttpRequest, int], Any], done: Any) -> Callable:
     @require_POST
     @capability_required(capability)
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             entrypoint(run)(request, pk)
-            messages.success(request, done)
+            messages.success(request, str(done))  # done is lazy: translated in the request's language
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:
@@ -132,19 +133,19 @@ def _date(value: str) -> Any:
 
 
 complaint_acknowledge = _complaint_action("service.handle", lambda r, pk: services.complaint_acknowledge(
-    actor=r.user, complaint_id=pk, note=r.POST.get("note", "")), _("已受理，受理回执已记录"))
+    actor=r.user, complaint_id=pk, note=r.POST.get("note", "")), gettext_lazy("已受理，受理回执已记录"))
 complaint_assign = _complaint_action("service.assign", lambda r, pk: services.complaint_assign(
-    actor=r.user, complaint_id=pk, handler_id=r.POST.get("handler_id", "")), _("已分派"))
+    actor=r.user, complaint_id=pk, handler_id=r.POST.get("handler_id", "")), gettext_lazy("已分派"))
 complaint_extend = _complaint_action("service.extend", lambda r, pk: services.complaint_extend(
-    actor=r.user, complaint_id=pk, reason=r.POST.get("reason", "")), _("已延期，延期告知书已记录"))
+    actor=r.user, complaint_id=pk, reason=r.POST.get("reason", "")), gettext_lazy("已延期，延期告知书已记录"))
 complaint_decide = _complaint_action("service.handle", lambda r, pk: services.complaint_decide(
     actor=r.user, complaint_id=pk, findings=r.POST.get("findings", ""), decision=r.POST.get("decision", ""),
-    remedy=r.POST.get("remedy", ""), root_cause_id=r.POST.get("root_cause", "")), _("处理决定已作出，可打印处理决定书"))
+    remedy=r.POST.get("remedy", ""), root_cause_id=r.POST.get("root_cause", "")), gettext_lazy("处理决定已作出，可打印处理决定书"))
 complaint_close = _complaint_action("service.handle", lambda r, pk: services.complaint_close(
-    actor=r.user, complaint_id=pk), _("投诉已办结"))
+    actor=r.user, complaint_id=pk), gettext_lazy("投诉已办结"))
 complaint_rectify = _complaint_action("service.handle", lambda r, pk: services.rectification_add(
     actor=r.user, complaint_id=pk, action=r.POST.get("action", ""), owner_id=r.POST.get("owner_id", ""),
-    due_on=_date(r.POST.get("due_on", ""))), _("整改措施已添加"))
+    due_on=_date(r.POST.get("due_on", ""))), gettext_lazy("整改措施已添加"))
 
 
 @require_POST
@@ -247,13 +248,13 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             req.owner_id == user.pk or access.can(user, "service.assign"))})
 
 
-def _request_action(run: Callable[[HttpRequest, int], Any], done: str) -> Callable:
+def _request_action(run: Callable[[HttpRequest, int], Any], done: Any) -> Callable:
     @require_POST
     @capability_required("service.handle")
     def view(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             entrypoint(run)(request, pk)
-            messages.success(request, done)
+            messages.success(request, str(done))  # done is lazy: translated in the request's language
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:
@@ -264,12 +265,12 @@ def _request_action(run: Callable[[HttpRequest, int], Any], done: str) -> Callab
 
 
 request_respond = _request_action(lambda r, pk: services.request_respond(
-    actor=r.user, request_id=pk, note=r.POST.get("note", "")), _("已响应"))
+    actor=r.user, request_id=pk, note=r.POST.get("note", "")), gettext_lazy("已响应"))
 request_assign = _request_action(lambda r, pk: services.request_assign(
-    actor=r.user, request_id=pk, owner_id=r.POST.get("owner_id", "")), _("已转派"))
+    actor=r.user, request_id=pk, owner_id=r.POST.get("owner_id", "")), gettext_lazy("已转派"))
 request_resolve = _request_action(lambda r, pk: services.request_resolve(
-    actor=r.user, request_id=pk, resolution=r.POST.get("resolution", "")), _("已解决"))
-request_close = _request_action(lambda r, pk: services.request_close(actor=r.user, request_id=pk), _("已关闭"))
+    actor=r.user, request_id=pk, resolution=r.POST.get("resolution", "")), gettext_lazy("已解决"))
+request_close = _request_action(lambda r, pk: services.request_close(actor=r.user, request_id=pk), gettext_lazy("已关闭"))
 
 
 @require_POST

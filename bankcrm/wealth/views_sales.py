@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bankcrm.core import access, logs, params
@@ -289,7 +290,7 @@ def sale_confirm(request: HttpRequest, pk: int) -> HttpResponse:
         "now_local": timezone.localtime().strftime("%Y-%m-%dT%H:%M")})
 
 
-def _end_action(run: Any, done: str) -> Any:
+def _end_action(run: Any, done: Any) -> Any:
     @require_POST
     @capability_required("wealth.sell")
     def view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -305,14 +306,14 @@ def _end_action(run: Any, done: str) -> Any:
         except DomainError as exc:
             flash(request, exc)
         else:
-            messages.success(request, done)
+            messages.success(request, str(done))  # done is lazy: translated in the request's language
         return redirect("wealth:sale", pk=sale.pk)
 
     return view
 
 
-sale_withdraw = _end_action(services.sale_withdraw, _("推介已撤回"))
-sale_cancel = _end_action(services.sale_cancel, _("已在冷静期内撤销，冻结资金已全额解冻，不收取任何费用"))
+sale_withdraw = _end_action(services.sale_withdraw, gettext_lazy("推介已撤回"))
+sale_cancel = _end_action(services.sale_cancel, gettext_lazy("已在冷静期内撤销，冻结资金已全额解冻，不收取任何费用"))
 
 
 # ---- Sales list -----------------------------------------------------------------------------------------------------

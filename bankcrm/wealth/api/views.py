@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
@@ -78,7 +79,7 @@ class WmProductFilterSerializer(serializers.Serializer):
 
 
 class WmSaleFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=[("open", _("进行中")), *Sale.Status.choices], required=False,
+    status = serializers.ChoiceField(choices=[("open", gettext_lazy("进行中")), *Sale.Status.choices], required=False,
                                      help_text="open = proposed + held")
     customer_id = serializers.IntegerField(min_value=1, required=False)
     product_id = serializers.IntegerField(min_value=1, required=False)
@@ -86,13 +87,13 @@ class WmSaleFilterSerializer(serializers.Serializer):
 
 
 class WmHoldingFilterSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=[*Holding.Status.choices, ("all", _("全部"))], default="active")
+    status = serializers.ChoiceField(choices=[*Holding.Status.choices, ("all", gettext_lazy("全部"))], default="active")
     customer_id = serializers.IntegerField(min_value=1, required=False)
     product_id = serializers.IntegerField(min_value=1, required=False)
 
 
 class WmVisitFilterSerializer(serializers.Serializer):
-    scope = serializers.ChoiceField(choices=[("mine", _("我的待回访")), ("open", _("全部待回访")), ("done", _("已完成"))],
+    scope = serializers.ChoiceField(choices=[("mine", gettext_lazy("我的待回访")), ("open", gettext_lazy("全部待回访")), ("done", gettext_lazy("已完成"))],
                                     default="mine")
 
 
