@@ -59,16 +59,19 @@ test: $(VENV)/.installed node_modules/.installed
 	$(MANAGE) compilemessages -v0 --ignore=node_modules --ignore=.venv
 	$(MANAGE) makemigrations --check --dry-run -v0
 	$(BIN)/ruff check .
-	@# the two databases run side by side (one core each); each target's output is printed whole when it ends
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
+	@# one database after the other; each suite is spread over the machine's cores (pytest-xdist, $(TEST_WORKERS))
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 test-sqlite:
 	@echo "== SQLite =="
-	env -u DATABASE_URL DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest
+	env -u DATABASE_URL DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -n $(TEST_WORKERS)
 
 test-postgres:
 	@echo "== PostgreSQL =="
-	DATABASE_URL=$(PG_URL) DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest
+	DATABASE_URL=$(PG_URL) DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -n $(TEST_WORKERS)
 
 e2e:
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -m e2e

@@ -24,15 +24,27 @@ def db_name() -> str:
     return "postgresql" if connection.vendor == "postgresql" else "sqlite"
 
 
+def _run_id() -> str:
+    """One id per test run, shared by the xdist workers of that run (a run without xdist: the process)."""
+    return os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid())
+
+
 def write_figures(test: str, passed: bool, **figures) -> Path:
-    """Write var/figures/<R#>-<database>.json so runs can be compared (QUALITY.md)."""
+    """Write var/figures/<R#>-<database>.json so runs can be compared (QUALITY.md). Several tests (in several xdist
+    workers) may add to one file: the update is read-merge-write under an exclusive lock, and a run's file passes
+    only if every part of it passed."""
+    import fcntl
+
     FIGURES_DIR.mkdir(parents=True, exist_ok=True)
     path = FIGURES_DIR / f"{test}-{db_name()}.json"
-    existing = json.loads(path.read_text()) if path.exists() else {}
-    merged = {**existing.get("figures", {}), **figures}
-    ok = passed and existing.get("passed", True) if existing.get("_run") == os.getpid() else passed
-    path.write_text(json.dumps({"test": test, "database": db_name(), "passed": ok, "figures": merged, "_run": os.getpid()},
-                               ensure_ascii=False, indent=2))
+    with open(FIGURES_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        existing = json.loads(path.read_text()) if path.exists() else {}
+        same_run = existing.get("_run") == _run_id()
+        merged = {**existing.get("figures", {}), **figures} if same_run else dict(figures)
+        ok = passed and existing.get("passed", True) if same_run else passed
+        path.write_text(json.dumps({"test": test, "database": db_name(), "passed": ok, "figures": merged,
+                                    "_run": _run_id()}, ensure_ascii=False, indent=2))
     return path
 
 

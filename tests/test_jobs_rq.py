@@ -23,8 +23,7 @@ def _redis_up() -> bool:
 
 @pytest.mark.skipif(not _redis_up(), reason="Redis is not running (the CI script starts it)")
 @pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")),
-                    reason="the queue is not a database matter; run once (SQLite) so the two suites, which run side by "
-                           "side, never share one Redis queue")
+                    reason="the queue is not a database matter: run once, with the SQLite suite")
 def test_periodic_task_runs_through_rq_worker(tmp_path):
     """Enqueue `run_periodic` on RQ from a child process and let `rqworker --burst` execute it."""
     root = Path(settings.BASE_DIR)
