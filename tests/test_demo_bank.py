@@ -29,6 +29,9 @@ def check_supervision_demo(ctx, lines) -> None:
     runs = ControlRun.objects.filter(status="done")
     assert set(runs.values_list("control", flat=True)) == {c.code for c in controls.automated()}
     assert runs.filter(exceptions__gt=0).exists()
+    # key posts took their leave before the checks ran: only the one planted exception each
+    assert runs.get(control="mandatory_leave_overdue").exceptions == 1
+    assert runs.get(control="rotation_overdue").exceptions == 1
     assert set(Finding.objects.values_list("status", flat=True)) >= {"open", "closed"}
     assert Inspection.objects.filter(status="completed").exists()
 

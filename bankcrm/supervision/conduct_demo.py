@@ -93,6 +93,34 @@ def _plant_related_party(ctx: demo.SeedContext, teller: Any) -> str:
         return f"skipped ({exc.code})"
 
 
+def seed_key_posts(ctx: demo.SeedContext) -> None:
+    """Key posts' mandatory leave and rotation records — before the coverage seeder runs the control checks, so the
+    matrix shows the one person without leave and the one six years in post, not every key post."""
+    from bankcrm.core.access import Role
+    from bankcrm.org.models import Staff
+
+    from . import conduct_rules as rules
+    from . import conduct_selectors as sel
+    from . import conduct_services as svc
+
+    today = timezone.localdate()
+    compliance = Staff.objects.filter(role_assignments__role=Role.COMPLIANCE_MANAGER, is_active=True).order_by("pk").first()
+    admin = ctx.state.get("admin") or compliance
+    # mandatory leave for everyone except one, rotation dates with one person in post for 6 years
+    key = list(sel.conduct_key_post_staff().order_by("staff_no"))
+    recorder = compliance or admin
+    for i, person in enumerate(key):
+        with transaction.atomic():
+            if i != 1:
+                start = today - timedelta(days=ctx.rng.randint(30, 300))
+                svc.leave_record(actor=recorder, staff_id=person.pk, start_on=start, end_on=start + timedelta(days=11),
+                                 note="年度强制休假")
+            post = sorted(r for r in person.roles if r in rules.key_post_roles())[0]
+            years = 6 if i == 2 else ctx.rng.randint(1, 4)
+            svc.rotation_record(actor=recorder, staff_id=person.pk, post=post,
+                                from_on=today - timedelta(days=365 * years + ctx.rng.randint(0, 200)), note="岗位任职")
+
+
 def seed_supervision_conduct(ctx: demo.SeedContext) -> None:
     from bankcrm.core.access import Role
     from bankcrm.core.models import ConductSignal
@@ -107,7 +135,6 @@ def seed_supervision_conduct(ctx: demo.SeedContext) -> None:
     today = timezone.localdate()
     day = _last_weekday(today)
     compliance = Staff.objects.filter(role_assignments__role=Role.COMPLIANCE_MANAGER, is_active=True).order_by("pk").first()
-    admin = ctx.state.get("admin") or compliance
 
     def first(role: str, skip: set[int] = frozenset()) -> Any:  # type: ignore[assignment]
         return (Staff.objects.filter(role_assignments__role=role, is_active=True, employment_type="employee")
@@ -132,20 +159,6 @@ def seed_supervision_conduct(ctx: demo.SeedContext) -> None:
                 svc.signal_review(actor=compliance, signal_id=s.pk,
                                   note="经核实为批量客户信息复核（附复核清单），属正常业务，已提醒按需查看")
 
-    # key posts: mandatory leave for everyone except one, rotation dates with one person in post for 6 years
-    key = list(sel.conduct_key_post_staff().order_by("staff_no"))
-    recorder = compliance or admin
-    for i, person in enumerate(key):
-        with transaction.atomic():
-            if i != 1:
-                start = today - timedelta(days=ctx.rng.randint(30, 300))
-                svc.leave_record(actor=recorder, staff_id=person.pk, start_on=start, end_on=start + timedelta(days=11),
-                                 note="年度强制休假")
-            post = sorted(r for r in person.roles if r in rules.key_post_roles())[0]
-            years = 6 if i == 2 else ctx.rng.randint(1, 4)
-            svc.rotation_record(actor=recorder, staff_id=person.pk, post=post,
-                                from_on=today - timedelta(days=365 * years + ctx.rng.randint(0, 200)), note="岗位任职")
-
     # a legal hold on a customer in a dispute, and a dry retention run
     target = Customer.objects.filter(status="active").order_by("-pk").first()
     if compliance is not None and target is not None:
@@ -154,10 +167,11 @@ def seed_supervision_conduct(ctx: demo.SeedContext) -> None:
         rs.retention_run(actor=compliance, dry_run=True)
     leave_overdue = sel.conduct_leave_overdue().count()
     rotation_overdue = sel.conduct_rotation_overdue().count()
-    ctx.out(f"supervision conduct: signals {raised} (related party: {related}); key posts {len(key)}, "
+    ctx.out(f"supervision conduct: signals {raised} (related party: {related}); key posts {sel.conduct_key_post_staff().count()}, "
             f"leave overdue {leave_overdue}, rotation overdue {rotation_overdue}; 1 legal hold; dry retention run. "
             f"Scenario: log in as {compliance.staff_no if compliance else 'CO001'} → 内部监督 → 员工行为监测 "
             f"({cm.staff_no if cm else '-'} revealed 25 identity numbers on {day}).")
 
 
+demo.register("supervision_key_posts", 59, seed_key_posts)
 demo.register("supervision_conduct", 64, seed_supervision_conduct)

@@ -50,7 +50,7 @@ def _items(actor: Any):
     for f in _owned(actor)[:LIMIT]:
         overdue = fr.is_overdue(f.status, f.due_on, today)
         yield InboxItem(kind="supervision_finding", kind_label=_("检查发现整改"),
-                        title=f"{f.number} {f.title} · {f.target_repr}".strip(" ·"),
+                        title=f"{f.number} {f.display_title} · {f.target_repr}".strip(" ·"),
                         url=reverse("supervision:finding", args=[f.pk]), due_at=_end(f.due_on) if f.due_on else None,
                         subtitle=(gettext("整改已逾期（期限 %(d)s）") if overdue else gettext("整改期限 %(d)s")) % {"d": f.due_on})
     for a in _actions(actor)[:LIMIT]:
@@ -62,7 +62,7 @@ def _items(actor: Any):
                                   gettext("完成期限 %(d)s") % {"d": a.due_on}))
     for f in sel.awaiting_recheck(actor)[:LIMIT]:
         yield InboxItem(kind="supervision_recheck", kind_label=_("待复查"),
-                        title=f"{f.number} {f.title} · {f.target_repr}".strip(" ·"),
+                        title=f"{f.number} {f.display_title} · {f.target_repr}".strip(" ·"),
                         url=reverse("supervision:finding", args=[f.pk]),
                         subtitle=gettext("整改已提交，待复查关闭") if f.status == "rectified"
                         else gettext("数据已更正（自动检查不再发现），待确认关闭"))

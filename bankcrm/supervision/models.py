@@ -176,6 +176,17 @@ class Finding(models.Model):
     def __str__(self) -> str:
         return f"{self.number} {self.title}"
 
+    @property
+    def display_title(self) -> str:
+        """A control finding's title in the reader's language (the control's label); other titles as written."""
+        if self.source == self.Source.CONTROL and self.control:
+            from .controls import get
+
+            control = get(self.control)
+            if control is not None:
+                return str(control.label)
+        return self.title
+
     def audit_repr(self) -> str:
         return self.number
 
