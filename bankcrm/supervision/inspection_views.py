@@ -216,44 +216,37 @@ def _url(pk: int) -> str:
     return reverse("supervision:inspection", args=[pk])
 
 
-@capability_required("supervision.inspect")
-@require_POST
-def inspection_complete(request: HttpRequest, pk: int) -> HttpResponse:
+def _finish(request: HttpRequest, pk: int, form_class: Any, service: Any, field: str, done: Any,
+            form_key: str) -> HttpResponse:
+    """Complete or cancel: one form field passed to the service; refusals shown on the form, the page re-rendered."""
     user = request.user
     insp = sel.inspection_get(user, pk)
-    form = CompleteForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            entrypoint(services.inspection_complete)(actor=user, inspection_id=insp.pk,
-                                                     conclusion=form.cleaned_data["conclusion"])
+            entrypoint(service)(actor=user, inspection_id=insp.pk, **{field: form.cleaned_data[field]})
         except (NotFound, PermissionDenied):
             raise
         except DomainError as exc:
             _apply(form, exc)
         else:
-            messages.success(request, _("检查 %(n)s 已完成") % {"n": insp.number})
+            messages.success(request, done % {"n": insp.number})
             return redirect("supervision:inspection", pk=insp.pk)
-    return _detail(request, insp, complete_form=form, status=400)
+    return _detail(request, insp, status=400, **{form_key: form})
+
+
+@capability_required("supervision.inspect")
+@require_POST
+def inspection_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    return _finish(request, pk, CompleteForm, services.inspection_complete, "conclusion", _("检查 %(n)s 已完成"),
+                   "complete_form")
 
 
 @capability_required("supervision.inspect")
 @require_POST
 def inspection_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    user = request.user
-    insp = sel.inspection_get(user, pk)
-    form = CancelForm(request.POST)
-    if form.is_valid():
-        try:
-            entrypoint(services.inspection_cancel)(actor=user, inspection_id=insp.pk,
-                                                   reason=form.cleaned_data["reason"])
-        except (NotFound, PermissionDenied):
-            raise
-        except DomainError as exc:
-            _apply(form, exc)
-        else:
-            messages.success(request, _("检查 %(n)s 已取消") % {"n": insp.number})
-            return redirect("supervision:inspection", pk=insp.pk)
-    return _detail(request, insp, cancel_form=form, status=400)
+    return _finish(request, pk, CancelForm, services.inspection_cancel, "reason", _("检查 %(n)s 已取消"),
+                   "cancel_form")
 
 
 @capability_required("supervision.export")
