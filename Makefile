@@ -8,7 +8,7 @@ MANAGE := $(PYTHON) manage.py
 PG_URL ?= postgres://postgres@127.0.0.1:5432/bankcrm
 export DJANGO_SETTINGS_MODULE ?= config.settings.dev
 
-.PHONY: setup demo run test test-sqlite test-postgres e2e lint bench bench-quick worker demo-code demo-logins clean prod-check
+.PHONY: setup demo run test test-sqlite test-postgres e2e tour lint bench bench-quick bench-http worker demo-code demo-logins clean prod-check
 
 $(BIN)/python:
 	@command -v $(PY) >/dev/null || { echo "需要 Python 3.11 / Python 3.11 is required"; exit 1; }
@@ -76,13 +76,26 @@ test-postgres:
 e2e:
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -m e2e
 
+## tour: a browser walks every role's day on the small demo bank and refreshes docs/screenshots (the gallery)
+tour:
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -m tour tests/e2e/test_tour.py -s
+
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check . || true
 
+PROD_ENV = DJANGO_SETTINGS_MODULE=config.settings.prod DJANGO_SECRET_KEY=$$($(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))") \
+	  DATABASE_URL=$(PG_URL) DJANGO_ALLOWED_HOSTS=crm.example.cn
+
+## prod-check: the production settings pass Django's deployment checks (HSTS, secure cookies, SSL redirect, …) with and
+## without the optional services, models match migrations, gunicorn's configuration loads, the backup scripts parse
 prod-check:
-	DJANGO_SETTINGS_MODULE=config.settings.prod DJANGO_SECRET_KEY=$$($(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))") \
-	  DATABASE_URL=$(PG_URL) DJANGO_ALLOWED_HOSTS=crm.example.cn $(MANAGE) check --deploy --fail-level WARNING
+	$(PROD_ENV) $(MANAGE) check --deploy --fail-level WARNING
+	$(PROD_ENV) REDIS_URL=redis://127.0.0.1:6379/0 DATABASE_REPLICA_URL=$(PG_URL) BANKCRM_TASKS_BACKEND=rq \
+	  BANKCRM_METRICS_TOKEN=x $(MANAGE) check --deploy --fail-level WARNING
+	$(PROD_ENV) $(MANAGE) makemigrations --check --dry-run -v0
+	$(PROD_ENV) $(BIN)/gunicorn --check-config -c config/gunicorn.conf.py
+	bash -n scripts/backup.sh && bash -n scripts/restore.sh
 
 ## bench: benchmarks (ratios against a reference in the same run) into var/bench/results.json
 bench:
@@ -90,6 +103,10 @@ bench:
 
 bench-quick:
 	$(PYTHON) benchmarks/run.py --quick
+
+## bench-http: P5 and P8 only (gunicorn + PostgreSQL under HTTP load; also part of bench / bench-quick)
+bench-http:
+	$(PYTHON) benchmarks/run.py --quick --only http --database postgresql
 
 clean:
 	rm -rf var

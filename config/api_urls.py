@@ -62,4 +62,6 @@ urlpatterns += [path("", include("bankcrm.ledger.api.urls")), path("", include("
                 path("", include("bankcrm.service.api.urls")), path("", include("bankcrm.surveys.api.urls")),
                 path("", include("bankcrm.wealth.api.urls")), path("", include("bankcrm.engagement.api.urls")),
                 path("", include("bankcrm.people.api.urls")),
-                path("", include("bankcrm.supervision.api.urls"))]
+                path("", include("bankcrm.supervision.api.urls")),
+                path("", include("bankcrm.partners.api.urls")),
+                path("", include("bankcrm.reports.api.urls"))]

@@ -18,6 +18,8 @@ urlpatterns = [
     path("", include("bankcrm.engagement.urls")),
     path("", include("bankcrm.people.urls")),
     path("", include("bankcrm.supervision.urls")),
+    path("", include("bankcrm.partners.urls")),
+    path("", include("bankcrm.reports.urls")),
     path("", include("bankcrm.core.urls")),
 ]
 

@@ -204,3 +204,31 @@ def test_calendar_put_and_delete_via_api(bank):
     assert cm.put("/api/v1/calendar/2026-10-09/", data=json.dumps({"kind": "holiday", "name": "x"}), **j).status_code == 403
     assert cm.delete("/api/v1/calendar/2026-10-10/").status_code == 403
     assert {d["date"] for d in admin.get("/api/v1/calendar/?year=2026").json()} == {"2026-10-10"}
+
+
+def test_calendar_year_outside_what_a_date_holds_is_refused_not_a_server_error(bank):
+    """R11 found `?year=-344` answered 500 (Python dates hold years 1–9999)."""
+    admin = login_client(bank.admin)
+    for year in ("-344", "0", "10000"):
+        r = admin.get(f"/api/v1/calendar/?year={year}")
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_year", year
+    assert admin.get("/api/v1/calendar/?year=9999").status_code == 200
+
+
+def test_every_operation_documents_the_error_format(tmp_path):
+    """R11: every operation documents 401/403/404 in the one error format, 400 when it takes input, 415 with a body."""
+    import yaml
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(out), stdout=io.StringIO(), stderr=io.StringIO())
+    schema = yaml.safe_load(out.read_text())
+    missing = []
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            need = {"401", "403", "404"} | ({"400"} if op.get("parameters") or op.get("requestBody") else set()) \
+                | ({"415"} if op.get("requestBody") else set())
+            for code in sorted(need - set(op["responses"])):
+                missing.append(f"{method.upper()} {path} {code}")
+            ref = op["responses"]["404"]["content"]["application/json"]["schema"]["$ref"]
+            assert ref == "#/components/schemas/Error", (method, path)
+    assert missing == []

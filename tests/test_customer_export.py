@@ -43,6 +43,13 @@ def test_masked_export_names_exporter_and_masks_everything(bank, customers):
     assert AccessEvent.objects.get(channel="export").subject_count == 3
 
 
+def test_control_characters_in_the_query_do_not_break_the_workbook(bank, customers):
+    """R11 found a query with control characters answered 500 (Excel cells cannot hold them)."""
+    r = login_client(bank.compliance).post("/api/v1/customer-exports/", {"q": "张\x1c三\x03"},
+                                           content_type="application/json")
+    assert r.status_code == 200 and ["查询条件", "张三"] in [row[:2] for row in _rows(r.content)]
+
+
 def test_interns_and_customer_managers_cannot_export(bank, customers):
     for actor in (bank.intern, bank.cm_a1, bank.temp):
         with pytest.raises(PermissionDenied):

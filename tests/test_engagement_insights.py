@@ -449,6 +449,15 @@ def test_api_lists_insights_and_life_events_within_scope(bank, seen):
 
 
 @pytest.mark.django_db
+def test_api_customer_filter_beyond_the_id_range_lists_nothing(bank, seen):
+    """R11 found `?customer=11415932772190808064` answered 500 (SQLite cannot bind the number)."""
+    cm = login_client(bank.cm_a1)
+    for url in ("/api/v1/engagement/insights/", "/api/v1/engagement/life-events/"):
+        r = cm.get(f"{url}?customer=11415932772190808064")
+        assert r.status_code == 200 and r.json()["results"] == [], url
+
+
+@pytest.mark.django_db
 def test_api_analyze_stores_nothing(bank, led):
     cm = login_client(bank.cm_a1)
     before = Insight.objects.count()

@@ -192,6 +192,14 @@ def test_customer_manager_cannot_see_colleagues_awards_in_the_api(bank):
     assert (other["results"] if isinstance(other, dict) else other) == []
 
 
+def test_pool_list_period_filter_beyond_the_id_range_is_a_400(bank):
+    """R11 found `?period_id=194922057542751191040` answered 500 (SQLite cannot bind the number)."""
+    sv = login_client(bank.supervisor_a)
+    r = sv.get("/api/v1/people/pools/?period_id=194922057542751191040")
+    assert r.status_code == 400 and "period_id" in r.json()["error"]["fields"]
+    assert sv.get("/api/v1/people/pools/?period_id=9223372036854775807").status_code == 200
+
+
 def test_api_clawback_decide_and_scan(bank):
     from tests.ledger_helpers import build_ledger
 

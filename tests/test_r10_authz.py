@@ -34,6 +34,8 @@ PUBLIC = {
     "org:login": "the login form",
     "org:login_totp": "second login step (needs the first step's session state)",
     "core:healthz": "liveness probe: database and key file status only",
+    "core:readyz": "readiness probe: check names and ok/error only (bankcrm.core.probes)",
+    "core:metrics": "Prometheus scrape: bearer token or IP allow-list, 404 otherwise (bankcrm.core.metrics)",
     "set_language": "language cookie",
     "api-schema": "the OpenAPI description (signed-in staff only: SPECTACULAR_SETTINGS SERVE_PERMISSIONS)",
     "api-docs": "Swagger UI (signed-in staff only)",

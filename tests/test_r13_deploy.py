@@ -179,3 +179,41 @@ def test_api_with_session_needs_csrf_and_with_token_does_not(bank):
     r = Client(enforce_csrf_checks=True).post("/api/v1/branches/", data=body.replace("10102", "10103"),
                                               content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert r.status_code == 201
+
+
+# ---- The production options (docs/operations.md): each one keeps the deployment checks clean -------------------
+def test_check_deploy_clean_with_every_production_option():
+    code, output = deploy_check(REDIS_URL="redis://127.0.0.1:6379/0", BANKCRM_TASKS_BACKEND="rq",
+                                DATABASE_REPLICA_URL="postgres://bankcrm_ro@replica.internal:5432/bankcrm",
+                                BANKCRM_METRICS_TOKEN="scrape-token", BANKCRM_TRUSTED_PROXY="1")
+    assert code == 0 and "no issues" in output, output
+
+
+def _prod_settings(**env_overrides: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST", "BANKCRM_", "DATABASE_", "REDIS_"))}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.prod", DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+               DATABASE_URL="postgres://bankcrm@db.internal:5432/bankcrm", **env_overrides)
+    script = ("import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({"
+              "'exempt': s.SECURE_REDIRECT_EXEMPT, 'session': s.SESSION_ENGINE, 'cache': s.CACHES['default']['BACKEND'], "
+              "'auto_keys': s.BANKCRM_AUTO_KEYS, 'aliases': sorted(s.DATABASES), 'routers': s.DATABASE_ROUTERS, "
+              "'log': s.LOGGING['handlers']['console']['formatter'], 'proxy': s.BANKCRM_TRUSTED_PROXY, "
+              "'tasks': s.TASKS['default']['BACKEND'], 'debug': s.DEBUG, 'mw0': s.MIDDLEWARE[0]}))")
+    p = subprocess.run([sys.executable, "-c", script], cwd=BASE, env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return __import__("json").loads(p.stdout.strip().splitlines()[-1])
+
+
+def test_production_settings_switch_on_their_options():
+    plain = _prod_settings()
+    assert plain["debug"] is False and plain["auto_keys"] is False and plain["log"] == "json"
+    assert plain["session"] == "django.contrib.sessions.backends.db" and "locmem" in plain["cache"]
+    assert plain["aliases"] == ["default"] and plain["routers"] == ["bankcrm.core.dbrouter.ReplicaRouter"]
+    assert plain["proxy"] is False and plain["mw0"] == "bankcrm.core.metrics.MetricsMiddleware"
+    for path in ("healthz", "readyz", "metrics"):  # probes and scrapes come over the internal network, without TLS
+        assert any(re.match(p, path) for p in plain["exempt"]), path
+    assert not any(re.match(p, "customers/") or re.match(p, "accounts/login/") for p in plain["exempt"])
+    full = _prod_settings(REDIS_URL="redis://cache.internal:6379/1", DATABASE_REPLICA_URL="postgres://ro@replica:5432/bankcrm",
+                          BANKCRM_TASKS_BACKEND="rq", BANKCRM_TRUSTED_PROXY="1")
+    assert full["session"] == "django.contrib.sessions.backends.cached_db" and full["cache"].endswith("RedisCache")
+    assert full["aliases"] == ["default", "replica"] and full["tasks"] == "django_tasks_rq.RQBackend"
+    assert full["proxy"] is True

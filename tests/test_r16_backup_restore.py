@@ -1,8 +1,11 @@
 """R16 — backup/restore round trip under load (QUALITY.md).
 
 While an R1-style workload runs (clients moving money among 8 hot accounts, the audit sealer consuming the outbox,
-a reader summing the hot balances), `pg_dump -Fc` takes a copy of the test database. The copy is restored into a
-fresh database, and there, in a process whose Django settings point at it, every ledger invariant is checked again
+a reader summing the hot balances), a signed audit head is exported and the operations drill's own script,
+`scripts/backup.sh` (`pg_dump -Fc`, the heads, the keys to a separate folder), takes a copy of the test database.
+`scripts/restore.sh` restores the copy into a fresh database (checksums, `pg_restore`, `verify_audit` against the
+backed-up heads with the backed-up keys), and there, in a process whose Django settings point at it, every ledger
+invariant is checked again
 (`invariant_report()`, posting chain, entry legs, one outbox event per entry, the hot total as it was before the
 workload), the entries the sealer had not reached when the dump was taken are sealed, and the audit chain is
 verified with the source's keys (every entry sealed exactly once). violations = 0. The restored database is dropped.
@@ -21,6 +24,7 @@ import pytest
 from django.db import connection
 
 from bankcrm.ledger.models import JournalEntry
+from tests import backup_tools
 from tests.conftest import write_figures
 from tests.test_r1_r2_ledger_concurrency import _db, _hot_total, _stop_all, hot_accounts, make_plan
 
@@ -51,19 +55,21 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
     assert done.returncode == 0, (cmd[0], done.returncode, done.stderr[-2000:])
 
 
-def test_r16_backup_restore_round_trip_under_load(bank, tmp_path):
+def test_r16_backup_restore_round_trip_under_load(bank, tmp_path, settings):
+    from bankcrm.core import audit
     from tests.workers import audit_sealer_loop, check_restored_copy, ledger_checks, ledger_total_reader, ledger_transfers
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: pg_dump / pg_restore")
-    missing = [t for t in TOOLS if shutil.which(t) is None]
+    missing = [t for t in TOOLS if shutil.which(t) is None] + backup_tools.missing_tools()
     if missing:
         pytest.skip(f"PostgreSQL client tools not on PATH: {', '.join(missing)}")
+    settings.BANKCRM_AUDIT_HEAD_DIR = tmp_path / "audit-heads"  # this test's heads only, none from other tests
 
     ids, actor_of, total = hot_accounts(bank)
     db, keys = _db()
     args, env = _pg_args()
-    dump = tmp_path / "bankcrm.dump"
+    url = backup_tools.pg_url(connection.settings_dict)
     restored = f"{db}_restore_{uuid.uuid4().hex[:8]}"[:63]
     token = uuid.uuid4().hex[:8]
     ctx = multiprocessing.get_context("spawn")
@@ -85,11 +91,14 @@ def test_r16_backup_restore_round_trip_under_load(bank, tmp_path):
         while JournalEntry.objects.count() - entries_before < 100:  # the dump starts in the thick of the workload
             assert time.monotonic() - t0 < 90, "workload did not start"
             time.sleep(0.05)
+        fig["exported_head_seq"] = audit.export_head()["seq"]  # the restored chain must reach at least this far
         fig["entries_posted_when_dump_started"] = JournalEntry.objects.count() - entries_before
         t1 = time.monotonic()
-        _run(["pg_dump", *args, "-Fc", "-f", str(dump), db], env)
+        done, folder = backup_tools.backup(url, keys, settings.BANKCRM_AUDIT_HEAD_DIR, tmp_path / "backups",
+                                           tmp_path / "keys-backups")
+        assert done.returncode == 0, done.stderr[-2000:]
         fig["dump_seconds"] = round(time.monotonic() - t1, 2)
-        fig["dump_bytes"] = dump.stat().st_size
+        fig["dump_bytes"] = (folder / "bankcrm.dump").stat().st_size
         fig["entries_posted_when_dump_ended"] = JournalEntry.objects.count() - entries_before
         out = dict(results.get(timeout=300) for _ in clients)
         fig["workload_seconds"] = round(time.monotonic() - t0, 2)
@@ -106,9 +115,11 @@ def test_r16_backup_restore_round_trip_under_load(bank, tmp_path):
             p.join(20)
 
         t2 = time.monotonic()
-        _run(["createdb", *args, "-T", "template0", restored], env)
         created = True
-        _run(["pg_restore", *args, "--exit-on-error", "--no-owner", "-d", restored, str(dump)], env)
+        done = backup_tools.restore(folder, tmp_path / "keys-backups" / "drill" / "keys.json",
+                                    backup_tools.pg_url(connection.settings_dict, restored))
+        fig["restore_script_ok"] = done.returncode == 0
+        assert done.returncode == 0, done.stderr[-3000:]
         fig["restore_seconds"] = round(time.monotonic() - t2, 2)
         checker = ctx.Process(target=check_restored_copy, args=(restored, keys, ids, results))
         procs.append(checker)

@@ -494,7 +494,7 @@ UNAUDITED_UNSAFE_ROUTES = {
 # Routes with GET (and HEAD/OPTIONS) only.
 READ_ONLY_ROUTES = {
     "core:home", "core:inbox", "core:audit", "core:audit_detail", "core:security_log", "core:access_log", "core:parameters",
-    "core:healthz",
+    "core:healthz", "core:readyz", "core:metrics",
     "org:branches", "org:staff", "org:staff_detail", "approvals:list", "approvals:detail", "api-me", "api-inbox",
     "api-audit", "api-security-events", "api-parameters", "api-calendar", "api-approvals", "api-approval", "api-schema",
     "api-docs",

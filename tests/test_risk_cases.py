@@ -356,3 +356,15 @@ def test_second_click_on_a_decided_case_is_answered_not_applied(bank, world):
     c.logout()
     r = c.post(f"/risk/alerts/{alert.pk}/close/", {"reason": "经核实为经营收入"})
     assert r.status_code == 302 and "/accounts/login/" in r["Location"]
+
+
+def test_case_alert_ids_beyond_the_id_range_are_a_400(bank, world):
+    """R11 found alert ids larger than a database integer answered 500 (SQLite cannot bind the number)."""
+    sus = _suspicious_alert(bank, world)
+    c = login_client(bank.risk)
+    huge = 802312770703642661917280046153728
+    r = c.post("/api/v1/risk/cases/", {"alert_ids": [sus.pk, huge]}, content_type="application/json")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "validation_failed"
+    case_id = c.post("/api/v1/risk/cases/", {"alert_ids": [sus.pk]}, content_type="application/json").json()["id"]
+    r = c.post(f"/api/v1/risk/cases/{case_id}/alerts/", {"alert_ids": [huge]}, content_type="application/json")
+    assert r.status_code == 400

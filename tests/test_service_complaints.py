@@ -199,6 +199,16 @@ def test_interns_register_but_do_not_handle(bank, world):
     services.request_respond(actor=bank.intern, request_id=r.pk, note="已告知当前挂牌利率")
 
 
+def test_api_customer_filter_beyond_the_id_range_lists_nothing(bank, world):
+    """R11 found `?customer=835053278792247601528832` answered 500 (SQLite cannot bind the number)."""
+    _register(bank, world)
+    c = login_client(bank.supervisor_a)
+    for url in ("/api/v1/service/complaints/", "/api/v1/service/requests/"):
+        r = c.get(f"{url}?status=&customer=835053278792247601528832")
+        assert r.status_code == 200 and r.json()["results"] == [], url
+    assert len(c.get(f"/api/v1/service/complaints/?status=&customer={world.zhang.pk}").json()["results"]) == 1
+
+
 # ---- Scope ----------------------------------------------------------------------------------------------------------
 def test_scope_other_branch_sees_nothing(bank, world):
     c = _register(bank, world)

@@ -300,6 +300,18 @@ def test_public_sale_flow_through_the_api(w):
     err(cm.post(f"{API}/sales/{d['id']}/cancel/", {"reason": "不买了"}), 409, "sale_state")
 
 
+def test_list_filters_beyond_the_id_range_list_nothing(w):
+    """R11 found `holdings/?customer_id=142873758549735604035289780844662620160` answered 500 (SQLite cannot bind it)."""
+    settled_sale(w)
+    cm = Api(w.bank.cm_a1)
+    huge = "142873758549735604035289780844662620160"
+    for url in (f"{API}/holdings/", f"{API}/sales/"):
+        r = cm.get(url, customer_id=huge)
+        assert r.status_code == 200 and r.json()["results"] == [], url
+        assert cm.get(url, product_id=huge).json()["results"] == []
+    assert cm.get(f"{API}/holdings/").json()["results"] != []
+
+
 def test_elderly_sale_asks_for_the_recording(w):
     cm = Api(w.bank.cm_a1)
     r = propose(cm, w, w.zhang, "R3", 50_000)

@@ -9,11 +9,18 @@ def navigation_context(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {
+    # Once per request: the home page renders each of its sections with the request (core.home.render_for), and the
+    # inbox count alone asks every provider (some twenty queries) each time.
+    cached = getattr(request, "_bankcrm_navigation", None)
+    if cached is not None and cached[0] is user:
+        return cached[1]
+    context = {
         "nav_groups": navigation.entries_for(user),
         "inbox_count": inbox.count_for(user),
         "can": _CanProxy(user),
     }
+    request._bankcrm_navigation = (user, context)  # type: ignore[attr-defined]
+    return context
 
 
 class _CanProxy:

@@ -13,6 +13,14 @@ from . import context
 
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        # Django logs 4xx/5xx responses after the middleware chain has returned, outside the request's context: the
+        # request it passes along carries the right id.
+        request = getattr(record, "request", None)
+        rid = getattr(request, "request_id", None)
+        if rid:
+            record.request_id = rid
+            record.channel = "api" if str(getattr(request, "path", "")).startswith("/api/") else "web"
+            return True
         ctx = context.current()
         record.request_id = ctx.request_id
         record.channel = ctx.channel

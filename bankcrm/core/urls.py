@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import metrics, probes, views
 
 app_name = "core"
 
@@ -16,4 +16,6 @@ urlpatterns = [
     path("parameters/<str:code>/", views.parameter_detail, name="parameter"),
     path("calendar/", views.calendar_view, name="calendar"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", probes.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]

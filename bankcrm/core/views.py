@@ -26,10 +26,7 @@ from .web import apply_error, capability_required, not_found, paginate
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     items = inbox.items_for(user)[:8]
-    cards = []
-    for group in request_nav(request):
-        for item in group["items"]:
-            cards.append(item)
+    cards = home_sections.shortcuts_for(user, request_nav(request))  # the role's most used pages; the sidebar has all
     return render(request, "core/home.html", {
         "sections": home_sections.render_for(request),  # features' home sections (core.home), e.g. the CM workbench
         "inbox_items": items,

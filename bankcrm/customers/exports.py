@@ -42,6 +42,7 @@ def _row(c: Customer, masked: bool) -> list[str]:
 
 def _workbook(actor: Any, customers: list[Customer], *, masked: bool, query: str, reason: str = "", export_id: int) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
 
     wb = Workbook()
@@ -55,7 +56,7 @@ def _workbook(actor: Any, customers: list[Customer], *, masked: bool, query: str
     if reason:
         header.append((_("事由"), reason))
     for k, v in header:
-        ws.append([str(k), str(v)])
+        ws.append([str(k), ILLEGAL_CHARACTERS_RE.sub("", str(v))])  # the query and reason are typed text: no control characters
     ws.append([str(_("本文件含客户个人信息，仅限本行工作使用，不得外传。"))])
     ws.append([])
     ws.append([str(label) for _f, label in COLUMNS])

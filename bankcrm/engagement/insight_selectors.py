@@ -14,6 +14,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from bankcrm.core import access
+from bankcrm.core.api.base import MAX_ID
 
 from .insight_services import active_dictionary
 from .models import Insight, LifeEvent
@@ -45,7 +46,7 @@ def insight_queue(actor: Any, *, customer_id: Any = "", intent: str = "", source
                   sentiment: str = "") -> QuerySet[Insight]:
     qs = insights_visible(actor)
     if str(customer_id).isdigit():
-        qs = qs.filter(customer_id=int(customer_id))
+        qs = qs.filter(customer_id=int(customer_id)) if int(customer_id) <= MAX_ID else qs.none()
     if intent:
         qs = qs.filter(intent=intent)
     if source in Insight.Source.values:
@@ -62,7 +63,7 @@ def life_event_queue(actor: Any, *, customer_id: Any = "", kind: str = "", start
     if end is not None:
         qs = qs.filter(on_date__lte=end)
     if str(customer_id).isdigit():
-        qs = qs.filter(customer_id=int(customer_id))
+        qs = qs.filter(customer_id=int(customer_id)) if int(customer_id) <= MAX_ID else qs.none()
     if kind in LifeEvent.Kind.values:
         qs = qs.filter(kind=kind)
     return qs.order_by("on_date", "id")

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from bankcrm.core import access
+from bankcrm.core.api.base import MAX_ID
 
 from . import rules
 from .models import NAV_ONE, Holding, ProductNav, ReturnVisit, Sale, WealthProduct
@@ -215,12 +216,9 @@ def sale_queue(actor: Any, *, status: str = "", product_id: Any = "", seller_id:
         qs = qs.filter(status__in=Sale.OPEN)
     elif status in Sale.Status.values:
         qs = qs.filter(status=status)
-    if str(product_id).isdigit():
-        qs = qs.filter(product_id=int(product_id))
-    if str(seller_id).isdigit():
-        qs = qs.filter(seller_id=int(seller_id))
-    if str(customer_id).isdigit():
-        qs = qs.filter(customer_id=int(customer_id))
+    qs = _by_id(qs, "product_id", product_id)
+    qs = _by_id(qs, "seller_id", seller_id)
+    qs = _by_id(qs, "customer_id", customer_id)
     tz = timezone.get_current_timezone()
     if start:
         qs = qs.filter(proposed_at__gte=datetime.combine(start, time.min, tz))
@@ -276,14 +274,20 @@ def holding_get(actor: Any, holding_id: Any) -> Holding:
     return h
 
 
+def _by_id(qs: QuerySet, field: str, value: Any) -> QuerySet:
+    """A filter on an id given as text (a query parameter): ignored when not a number; a number larger than any
+    database id matches nothing (SQLite cannot even bind it)."""
+    if not str(value).isdigit():
+        return qs
+    return qs.filter(**{field: int(value)}) if int(value) <= MAX_ID else qs.none()
+
+
 def holding_queue(actor: Any, *, status: str = "active", customer_id: Any = "", product_id: Any = "") -> QuerySet[Holding]:
     qs = holdings_visible(actor).select_related("product", "customer", "deposit_account")
     if status in Holding.Status.values:
         qs = qs.filter(status=status)
-    if str(customer_id).isdigit():
-        qs = qs.filter(customer_id=int(customer_id))
-    if str(product_id).isdigit():
-        qs = qs.filter(product_id=int(product_id))
+    qs = _by_id(qs, "customer_id", customer_id)
+    qs = _by_id(qs, "product_id", product_id)
     return qs.order_by("-opened_at", "-id")
 
 

@@ -227,6 +227,18 @@ def shelf_request_rejected(product_id: int, previous: str) -> None:
 def nav_set(*, actor: Any, product_id: int, nav_date: date, nav_x10000: int) -> ProductNav:
     """Set (or correct, same day) a product's unit NAV. Not in the future; deposits and insurance have none."""
     access.require(actor, "wealth.nav")
+    return _nav_write(actor=actor, product_id=product_id, nav_date=nav_date, nav_x10000=nav_x10000)
+
+
+def nav_set_by_issuer(*, issuer: Any, product_id: int, nav_date: date, nav_x10000: int) -> ProductNav:
+    """A NAV published by the product's issuer through the partner API (``bankcrm.partners`` has verified the key,
+    its ``nav:write`` scope and that the product is the partner's own): the same checks and audit as ``nav_set``,
+    recorded under the issuer's label with no member of staff as ``set_by``."""
+    return _nav_write(actor=issuer, product_id=product_id, nav_date=nav_date, nav_x10000=nav_x10000)
+
+
+def _nav_write(*, actor: Any, product_id: int, nav_date: date, nav_x10000: int) -> ProductNav:
+    staff = actor if getattr(actor, "pk", None) else None
     nav = _int(nav_x10000, "nav_x10000", _("单位净值"), minimum=1)
     if nav > 100 * NAV_ONE:
         raise _field_error("nav_x10000_invalid", "nav_x10000", _("单位净值不能超过 100"))
@@ -239,10 +251,10 @@ def nav_set(*, actor: Any, product_id: int, nav_date: date, nav_x10000: int) -> 
         if not p.nav_based:
             raise RuleViolation("product_not_nav_based", _("该产品没有净值（定期存款、保险）"))
         row, created = ProductNav.objects.select_for_update().get_or_create(
-            product=p, nav_date=nav_date, defaults={"nav_x10000": nav, "set_by": actor})
+            product=p, nav_date=nav_date, defaults={"nav_x10000": nav, "set_by": staff})
         before = {} if created else {"nav_x10000": row.nav_x10000}
         if not created:
-            row.nav_x10000, row.set_by = nav, actor
+            row.nav_x10000, row.set_by = nav, staff
             row.save(update_fields=["nav_x10000", "set_by"])
         audit.record(actor=actor, verb="wealth.nav_set", target=p, before=before,
                      after={"nav_date": nav_date, "nav_x10000": nav})

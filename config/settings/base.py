@@ -44,12 +44,16 @@ INSTALLED_APPS = [
     "bankcrm.engagement",
     "bankcrm.people",
     "bankcrm.supervision",
+    "bankcrm.partners",
+    "bankcrm.reports",
 ]
 
 MIDDLEWARE = [
+    "bankcrm.core.metrics.MetricsMiddleware",  # first: every request counted and timed by view (/metrics)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bankcrm.core.middleware.RequestContextMiddleware",
+    "bankcrm.partners.middleware.PartnerCallLogMiddleware",  # every partner-key call, answered or refused
     "django.contrib.sessions.middleware.SessionMiddleware",
     "bankcrm.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -108,6 +112,13 @@ def database_config() -> dict:
 
 
 DATABASES = {"default": database_config()}
+if os.environ.get("DATABASE_REPLICA_URL"):
+    # A streaming replica for reports and dashboards; only code inside bankcrm.core.dbrouter.reading_from_replica()
+    # reads from it (docs/operations.md "Read replica"). Tests point it at the default test database.
+    DATABASES["replica"] = dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"],
+                                                 conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["bankcrm.core.dbrouter.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "org.Staff"
@@ -169,6 +180,8 @@ MEDIA_ROOT = VAR_DIR / "media"
 # (or given as the BANKCRM_KEYS_FILE path in production). See docs/operations.md.
 BANKCRM_KEYS_FILE = Path(os.environ.get("BANKCRM_KEYS_FILE", VAR_DIR / "keys.json"))
 BANKCRM_AUDIT_HEAD_DIR = Path(os.environ.get("BANKCRM_AUDIT_HEAD_DIR", VAR_DIR / "audit-heads"))
+# Scheduled report files (管理报表 → 定时报表); empty: VAR_DIR / "reports", resolved when a file is written.
+BANKCRM_REPORTS_DIR = os.environ.get("BANKCRM_REPORTS_DIR", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -195,6 +208,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI from the installed sidecar package, never from a CDN (no network in a bank; CSP 'self').
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Every operation documents the one error format for 401/403/404 (and 400/415 where it takes input): R11.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "bankcrm.core.api.schema.document_error_responses"],
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
@@ -298,6 +314,20 @@ SPECTACULAR_SETTINGS = {
         "PpCertificateMethodEnum": "bankcrm.people.models.Certificate.Method",
         # people — appraisal
         "PpScorecardStatusEnum": "bankcrm.people.models.Scorecard.Status",
+        # partners (issue #11)
+        "PartnerKindEnum": "bankcrm.partners.models.Partner.Kind",
+        "PartnerStatusEnum": "bankcrm.partners.models.Partner.Status",
+        "PartnerDeliveryStatusEnum": "bankcrm.partners.models.WebhookDelivery.Status",
+        "PartnerEventEnum": "bankcrm.partners.api.serializers.EVENT_CHOICES",
+        "PartnerEventTypeEnum": "bankcrm.partners.api.serializers.EVENT_TYPE_CHOICES",
+        "PartnerScopeEnum": "bankcrm.partners.api.serializers.SCOPE_CHOICES",
+        "PartnerKeyStateEnum": "bankcrm.partners.api.serializers.KEY_STATES",
+        "PartnerCallResultEnum": "bankcrm.partners.api.serializers.CALL_RESULTS",
+        # management reports (issue #11)
+        "ReportCodeEnum": "bankcrm.reports.api.serializers.REPORT_CHOICES",
+        "ReportFrequencyEnum": "bankcrm.reports.models.ReportSchedule.Frequency",
+        "ReportFileFormatEnum": "bankcrm.reports.models.ReportSchedule.Format",
+        "ReportRunStatusEnum": "bankcrm.reports.models.ReportRun.Status",
     },
 }
 

@@ -28,6 +28,10 @@ class HasCapability(permissions.BasePermission):
         return True
 
 
+# The largest id a database integer column holds: an id field bounded by it refuses larger numbers with a 400 (SQLite
+# cannot even bind them, PostgreSQL refuses them in a bigint column).
+MAX_ID = 2**63 - 1
+
 ErrorSerializer = inline_serializer(
     name="Error",
     fields={

@@ -140,6 +140,8 @@ class CalendarList(APIView):
 
         try:
             year = int(request.query_params.get("year") or timezone.localdate().year)
+            if not 1 <= year <= 9999:  # a calendar year Python's dates can hold
+                raise ValueError(year)
         except ValueError:
             raise ValidationFailed("invalid_year", _("年份格式不正确"), fields={"year": [_("年份格式不正确")]}) from None
         return Response(CalendarDaySerializer(selectors.calendar_days(year), many=True).data)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from bankcrm.core.api.base import MAX_ID
+
 from ..models import Clawback, IncentiveAward, IncentivePool, IncentiveScheme
 
 FEN = "金额，单位：分 / amount in fen"
@@ -118,7 +120,7 @@ class PpClawbackFilterSerializer(serializers.Serializer):
 
 class PpPoolFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=IncentivePool.Status.choices, required=False)
-    period_id = serializers.IntegerField(min_value=1, required=False)
+    period_id = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
 
 
 class PpScanResultSerializer(serializers.Serializer):

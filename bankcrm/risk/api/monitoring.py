@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bankcrm.core import logs
-from bankcrm.core.api.base import ERRORS, HasCapability
+from bankcrm.core.api.base import ERRORS, MAX_ID, HasCapability
 from bankcrm.core.errors import NotFound
 from bankcrm.core.transactions import entrypoint
 from bankcrm.customers.models import Customer
@@ -74,12 +74,12 @@ class RiskReasonSerializer(serializers.Serializer):
 
 
 class CaseOpenSerializer(serializers.Serializer):
-    alert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=200)
+    alert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=200)
     title = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
 
 class AlertIdsSerializer(serializers.Serializer):
-    alert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=200)
+    alert_ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=200)
 
 
 class NoteSerializer(serializers.ModelSerializer):

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bankcrm.core import logs
-from bankcrm.core.api.base import ERRORS, HasCapability
+from bankcrm.core.api.base import ERRORS, MAX_ID, HasCapability
 from bankcrm.core.errors import NotFound
 from bankcrm.core.transactions import entrypoint
 
@@ -197,7 +197,9 @@ class ComplaintListCreate(generics.ListAPIView):
         qs = selectors.complaint_queue(self.request.user, status=q.get("status", "open"), kind=q.get("kind", ""),
                                        mine=q.get("mine") == "1", q=q.get("q", ""))
         customer = q.get("customer", "")
-        return qs.filter(customer_id=customer) if customer.isdigit() else qs
+        if not customer.isdigit():
+            return qs
+        return qs.filter(customer_id=customer) if int(customer) <= MAX_ID else qs.none()
 
     @extend_schema(parameters=[OpenApiParameter("status", str, description="open (default), received, acknowledged, "
                                                                             "assigned, decided, closed, or empty"),
@@ -308,7 +310,9 @@ class RequestListCreate(generics.ListAPIView):
         qs = selectors.request_queue(self.request.user, status=q.get("status", "open"), mine=q.get("mine") == "1",
                                      q=q.get("q", ""))
         customer = q.get("customer", "")
-        return qs.filter(customer_id=customer) if customer.isdigit() else qs
+        if not customer.isdigit():
+            return qs
+        return qs.filter(customer_id=customer) if int(customer) <= MAX_ID else qs.none()
 
     @extend_schema(parameters=[OpenApiParameter("status", str, description="open (default), in_progress, resolved, "
                                                                             "closed, or empty for all"),

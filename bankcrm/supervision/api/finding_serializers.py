@@ -7,7 +7,7 @@ from ..models import Accountability, Finding, FindingAction, Severity
 
 class SvFindingSerializer(serializers.ModelSerializer):
     branch_name = serializers.CharField(source="branch.name", read_only=True)
-    clause_code = serializers.CharField(source="clause.code", read_only=True, default=None)
+    clause_code = serializers.CharField(source="clause.code", read_only=True, default=None, allow_null=True)
     overdue = serializers.SerializerMethodField()
 
     class Meta:

@@ -210,7 +210,9 @@ class SvAccessReviews(generics.ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=None, responses={200: s.SvAccessReviewSerializer(many=True), **ERRORS},
+    # A plain array (the view's pagination is for GET only; a serializer with many=True would be documented paginated).
+    @extend_schema(request=None, responses={200: {"type": "array", "items": {"$ref": "#/components/schemas/SvAccessReview"}},
+                                            **ERRORS},
                    operation_id="supervision_access_reviews_open",
                    description="发起（或补充）本季度权限复核；幂等。返回新建或有新增角色的复核。")
     def post(self, request: Request) -> Response:
