@@ -62,6 +62,10 @@ def _rec(customer, action: str, score: float, *, status: str = "open", expires_i
 
 @pytest.fixture
 def seeded(bank) -> Seeded:
+    return build_seeded(bank)
+
+
+def build_seeded(bank) -> Seeded:
     from bankcrm.customers import services as customer_services
     from bankcrm.customers.models import Customer
     from bankcrm.engagement import services as eg

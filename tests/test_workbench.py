@@ -30,7 +30,7 @@ from bankcrm.core.models import (
 )
 from bankcrm.reports import workbench as wb
 from tests.conftest import login_client, write_figures
-from tests.test_engagement_workbench import seeded  # noqa: F401  (the customer manager's seeded book)
+from tests.test_engagement_workbench import build_seeded  # the customer manager's seeded book
 
 pytestmark = pytest.mark.django_db
 QUERY_BUDGET = 25
@@ -60,8 +60,30 @@ def _post(actor, mv):
         return ledger.post(mv, maker=actor)
 
 
+@pytest.fixture(scope="module")
+def _world_once(django_db_setup, django_db_blocker):
+    """The world is built once per module (and per xdist worker) inside a transaction that is rolled back at the end
+    of the module; each test runs in its own savepoint inside it (pytest-django's ``db``), so what a test writes is
+    undone before the next one, as with a function-scoped fixture. Building it takes about 15 s."""
+    from tests.conftest import _build_bank
+
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            bank = _build_bank()
+            yield _build_world(build_seeded(bank))
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
 @pytest.fixture
-def world(seeded) -> World:  # noqa: F811
+def world(_world_once, db) -> World:
+    return _world_once
+
+
+def _build_world(seeded) -> World:
     from bankcrm.ledger import services as ledger
     from bankcrm.risk import services as risk
     from bankcrm.risk.demo import risk_bootstrap
