@@ -306,6 +306,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The cache (locmem here) starts empty in each test: ids are reused after a rollback on SQLite, and a figure
+    cached for one test's staff member (the to-do badge) must not show up in the next test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """A test that switches to English (cookie, activate) must not leave English active for the tests after it."""
     from django.conf import settings

@@ -174,6 +174,14 @@ def test_update_keeps_masked_history_and_refuses_unknown_fields(bank, zhang):
     assert "13987654321" not in str(ev.after)
     with pytest.raises(ValidationFailed):
         services.customer_update(actor=bank.cm_a1, customer_id=zhang.pk, id_number="x")
+    # the 360 page's change history says it in words (labels in the reader's language, masked values), not JSON
+    services.customer_update(actor=bank.cm_a1, customer_id=zhang.pk, preferred_channel="phone", reason="客户要求")
+    client = login_client(bank.cm_a1)
+    body = client.get(reverse("customers:detail", args=[zhang.pk])).content.decode()
+    assert "手机号码：139****4321" in body and "偏好联系渠道：电话" in body and '{"mobile"' not in body
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    body = client.get(reverse("customers:detail", args=[zhang.pk])).content.decode()
+    assert "Preferred contact channel: Phone" in body, body[body.find("Change history"):][:600]
 
 
 def test_api_register_search_reveal(bank, zhang):

@@ -93,3 +93,20 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", lang)
         return response
+
+
+class InboxBadgeMiddleware:
+    """Whatever a signed-in person changes (any request that is not a read) may change their to-do count: their
+    cached badge figure is forgotten (core.inbox.badge_count)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if request.method not in ("GET", "HEAD", "OPTIONS") and user is not None and user.is_authenticated:
+            from . import inbox
+
+            inbox.badge_forget(user)
+        return response

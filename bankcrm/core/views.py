@@ -45,6 +45,7 @@ def request_nav(request: HttpRequest) -> list:
 
 @login_required
 def inbox_view(request: HttpRequest) -> HttpResponse:
+    inbox.badge_forget(request.user)  # the inbox page counts afresh: its badge agrees with the list below it
     return render(request, "core/inbox.html", {"items": inbox.items_for(request.user)})
 
 
@@ -235,7 +236,7 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
         return JsonResponse({"error": {"code": "not_found", "message": _("资源不存在")},
                              "request_id": context.current().request_id}, status=404)
-    return render(request, "errors/404.html", status=404)
+    return render(request, "errors/404.html", {"inbox_count": None}, status=404)
 
 
 def error_500(request: HttpRequest) -> HttpResponse:

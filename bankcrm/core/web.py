@@ -21,11 +21,12 @@ from .models import SecurityEvent
 def denied(request: HttpRequest, message: str, capability: str = "") -> HttpResponse:
     logs.security(SecurityEvent.Kind.DENIED, actor=request.user, username=getattr(request.user, "staff_no", ""),
                   capability=capability, method=request.method)
-    return render(request, "errors/403.html", {"message": message}, status=403)
+    # error pages leave the to-do badge out: no provider is asked (a refusal costs one query, not twenty)
+    return render(request, "errors/403.html", {"message": message, "inbox_count": None}, status=403)
 
 
 def not_found(request: HttpRequest, message: str = "") -> HttpResponse:
-    return render(request, "errors/404.html", {"message": message}, status=404)
+    return render(request, "errors/404.html", {"message": message, "inbox_count": None}, status=404)
 
 
 def capability_required(code: str) -> Callable:

@@ -24,10 +24,12 @@ def check_bulk_view(actor: Any) -> ConductSignal | None:
     if ConductSignal.objects.filter(kind=KIND, staff=actor, created_at__gte=since).exists():
         return None
     seen: set[str] = set()
-    for ids in AccessEvent.objects.filter(actor=actor, subject_type="customers.Customer", occurred_at__gte=since,
-                                          view__in=["customers.detail", "api.customers_detail", "customers.reveal"]
-                                          ).values_list("subject_ids", flat=True):
-        seen.update(ids)
+    # distinct lists: a page opened again and again in the window is one row, not one per view (each 360 view runs
+    # this check, so its cost must not grow with how often the same customers are opened)
+    for ids in (AccessEvent.objects.filter(actor=actor, subject_type="customers.Customer", occurred_at__gte=since,
+                                           view__in=["customers.detail", "api.customers_detail", "customers.reveal"])
+                .order_by().values_list("subject_ids", flat=True).distinct()):
+        seen.update(str(i) for i in ids)
     if len(seen) < threshold:
         return None
     managed = {str(i) for i in ManagerAssignment.objects.filter(staff=actor, ended_at__isnull=True)

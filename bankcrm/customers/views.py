@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -78,11 +80,34 @@ def _log_360(request: HttpRequest, c: Customer, *, view: str, channel: str | Non
     monitoring.check_bulk_view(request.user)
 
 
+def change_summary(after: Any) -> str:
+    """An audit event's after-state in words for the change history: 「职业：教师；首选渠道：电话」, each field with its
+    label and choice label in the reader's language, instead of raw JSON. Empty values and internal ids (branch,
+    manager) are left out; the values are the ones the audit stored, masked where personal."""
+    if not isinstance(after, dict):
+        return ""
+    fields = {f.name: f for m in (Customer, Consent) for f in reversed(m._meta.concrete_fields)}
+    parts = []
+    for key, value in after.items():
+        f = fields.get(key)
+        if value in (None, "", [], {}) or (f is not None and (f.is_relation or f.primary_key)):
+            continue
+        if isinstance(value, bool):
+            shown = _("是") if value else _("否")
+        elif f is not None and f.choices:
+            shown = str(dict(f.flatchoices).get(value, value))
+        else:
+            shown = str(value)
+        parts.append(_("%(field)s：%(value)s") % {"field": f.verbose_name if f is not None else key, "value": shown})
+    return _("；").join(parts)
+
+
 def _context_360(request: HttpRequest, c: Customer, *, printing: bool = False) -> dict:
     """What the 360 page shows; ``printing`` keeps what is read and leaves out what acts (forms, reveal, graph)."""
     events = list(AuditEvent.objects.filter(target_type="customers.Customer", target_id=str(c.pk)).order_by("-seq")[:15])
     for ev in events:
         ev.verb_label = audit.verb_label(ev.verb)
+        ev.summary = change_summary(ev.after)
     graph = selectors.relationship_graph(request.user, c)
     team = list(c.team.select_related("staff", "staff__branch", "assigned_by").order_by("ended_at", "-started_at"))
     ctx = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -304,16 +304,24 @@ def _sent_message(request: HttpRequest, d: WebhookDelivery, status: str) -> None
                        _("推送失败：%(e)s；已达最多尝试次数") % {"e": d.last_error or d.last_status_code})
 
 
+def _send_now(request: HttpRequest, service, **kwargs) -> WebhookDelivery | None:
+    """Run ``service`` (it queues a delivery), then attempt the delivery at once — after the commit, outside any
+    transaction — and say what happened; None, with the refusal shown, when the service refused."""
+    try:
+        d = entrypoint(service)(actor=request.user, **kwargs)
+    except DomainError as exc:
+        _errors(None, request, exc)
+        return None
+    _sent_message(request, d, webhooks.attempt(d.pk))
+    return d
+
+
 @capability_required("partners.manage")
 @require_POST
 def endpoint_test(request: HttpRequest, pk: int) -> HttpResponse:
     ep = sel.endpoint_get(request.user, pk)
-    try:
-        d = entrypoint(webhooks.endpoint_test)(actor=request.user, endpoint_id=ep.pk)
-    except DomainError as exc:
-        _errors(None, request, exc)
+    if _send_now(request, webhooks.endpoint_test, endpoint_id=ep.pk) is None:
         return redirect(reverse("partners:detail", args=[ep.partner_id]) + "#endpoints")
-    _sent_message(request, d, webhooks.attempt(d.pk))  # after commit, outside any transaction
     return redirect(reverse("partners:deliveries") + f"?partner={ep.partner_id}")
 
 
@@ -336,15 +344,7 @@ def delivery_list(request: HttpRequest) -> HttpResponse:
 @capability_required("partners.manage")
 @require_POST
 def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    d = sel.delivery_get(request.user, pk)
-    try:
-        d = entrypoint(webhooks.delivery_retry)(actor=request.user, delivery_id=d.pk)
-    except DomainError as exc:
-        _errors(None, request, exc)
-    else:
-        _sent_message(request, d, webhooks.attempt(d.pk))
-    from django.http import QueryDict
-
+    _send_now(request, webhooks.delivery_retry, delivery_id=sel.delivery_get(request.user, pk).pk)
     back = QueryDict(request.POST.get("query", ""))
     kept = {k: back[k] for k in FILTER_KEYS if back.get(k)}
     return redirect(reverse("partners:deliveries") + (f"?{urlencode(kept)}" if kept else ""))

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "bankcrm.core.middleware.SecurityHeadersMiddleware",
+    "bankcrm.core.middleware.InboxBadgeMiddleware",  # a person's own changes show in their to-do badge at once
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -148,6 +149,8 @@ CSRF_COOKIE_HTTPONLY = True
 BANKCRM_SESSION_IDLE = timedelta(minutes=int(os.environ.get("BANKCRM_SESSION_IDLE_MINUTES", "30")))
 BANKCRM_SESSION_ABSOLUTE = timedelta(hours=int(os.environ.get("BANKCRM_SESSION_ABSOLUTE_HOURS", "12")))
 # Login throttling (per user name and per client IP, counted separately).
+# The to-do badge in the menu is cached per person for this many seconds (core.inbox.badge_count; 0: always counted)
+BANKCRM_INBOX_BADGE_SECONDS = int(os.environ.get("BANKCRM_INBOX_BADGE_SECONDS", "30"))
 BANKCRM_LOCKOUT_FAILURES = int(os.environ.get("BANKCRM_LOCKOUT_FAILURES", "5"))
 BANKCRM_LOCKOUT_IP_FAILURES = int(os.environ.get("BANKCRM_LOCKOUT_IP_FAILURES", "20"))
 BANKCRM_LOCKOUT_WINDOW = timedelta(minutes=int(os.environ.get("BANKCRM_LOCKOUT_WINDOW_MINUTES", "15")))

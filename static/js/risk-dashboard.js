@@ -23,9 +23,13 @@ document.addEventListener("DOMContentLoaded", () => {
     window.echarts.init(pieEl).setOption({
       animation: false, title: { text: data.ratings.title, left: 0, textStyle: { fontSize: 14, fontWeight: 600 } },
       tooltip: { trigger: "item" }, legend: { bottom: 0 },
-      series: [{ type: "pie", radius: ["32%", "52%"], center: ["50%", "50%"], label: { formatter: "{b}: {c}" },
-                 data: data.ratings.labels.map((l, i) => ({ name: l, value: data.ratings.values[i],
-                                                            itemStyle: { color: palette[i] } })) }],
+      // the names are in the legend: the slices carry their counts only (names cut off in English)
+      series: [{ type: "pie", radius: ["32%", "58%"], center: ["50%", "48%"], label: { formatter: "{c}" },
+                 data: data.ratings.labels.map((l, i) => {
+                   const value = data.ratings.values[i];
+                   const hidden = value ? {} : { label: { show: false }, labelLine: { show: false } };
+                   return { name: l, value, itemStyle: { color: palette[i] }, ...hidden };
+                 }) }],
     });
   }
 });

@@ -78,6 +78,11 @@ class Walk:
         self.page.click(f'nav.bc-sidebar a >> text="{label}"')
         self.settle(wait)
 
+    def visit(self, label: str, wait: str, slug: str, zh: str, en: str, **shot) -> None:
+        """Open a menu entry and save the page: most steps of a day are just that."""
+        self.nav(label, wait)
+        self.shot(slug, zh, en, **shot)
+
     def settle(self, wait: str = "main") -> None:
         self.page.wait_for_selector(wait)
         self.page.wait_for_load_state("load")
@@ -187,9 +192,8 @@ def customer_manager(w: Walk) -> None:
     w.shot("interaction", "在客户页面快速记录一次互动，笔记中识别出养老意图并更新推荐",
            "An interaction logged from the customer page; the note's retirement intent feeds the recommendations",
            anchor="[data-testid=engagement-panel]")
-    w.nav("推荐清单", "main table, main .list-group")
-    w.shot("recommendations", "推荐清单：每条推荐写明理由，已按适当性、营销授权和持仓过滤",
-           "Recommendations: each with its reasons, already filtered by suitability, consent and holdings", full=True)
+    w.visit("推荐清单", "main table, main .list-group", "recommendations", "推荐清单：每条推荐写明理由，已按适当性、营销授权和持仓过滤",
+            "Recommendations: each with its reasons, already filtered by suitability, consent and holdings", full=True)
     w.page.go_back()
     open_customer(w, ELDERLY)
     w.page.click("[data-testid=new-sale]")
@@ -255,9 +259,8 @@ def operations_manager(w: Walk) -> None:
 
 
 def risk_manager(w: Walk) -> None:
-    w.nav("监测预警", "[data-testid=alert-table]")
-    w.shot("alerts", "监测预警：大额与可疑交易规则命中，附报告期限",
-           "Monitoring alerts: large-value and suspicious-transaction rules, with reporting deadlines")
+    w.visit("监测预警", "[data-testid=alert-table]", "alerts", "监测预警：大额与可疑交易规则命中，附报告期限",
+            "Monitoring alerts: large-value and suspicious-transaction rules, with reporting deadlines")
     w.page.click("[data-testid=alert-table] tr:has-text('S01') [data-testid=alert-link]")
     w.settle("[data-testid=evidence]")
     w.page.fill("#case-title", "于玉分次存入现金核查")
@@ -268,27 +271,22 @@ def risk_manager(w: Walk) -> None:
     w.settle("[data-testid=case-notes] >> text=借条")
     w.shot("case", "从预警立案调查：记录核查过程，排除须写明理由，可疑的上报合规",
            "A case opened from an alert: notes, closing needs a reason, suspicion is escalated to compliance")
-    w.nav("风险看板", "[data-testid=risk-kpis]")
-    w.shot("dashboard", "风险看板：预警、案件、评级与报告期限一览",
-           "Risk dashboard: alerts, cases, ratings and reporting deadlines at a glance")
-    w.nav("洗钱风险评级", "main")
-    w.shot("aml-ratings", "洗钱风险评级：到期复评的客户与各因子得分",
-           "Money-laundering risk ratings: customers due for review and each factor's points")
+    w.visit("风险看板", "[data-testid=risk-kpis]", "dashboard", "风险看板：预警、案件、评级与报告期限一览",
+            "Risk dashboard: alerts, cases, ratings and reporting deadlines at a glance")
+    w.visit("洗钱风险评级", "main", "aml-ratings", "洗钱风险评级：到期复评的客户与各因子得分",
+            "Money-laundering risk ratings: customers due for review and each factor's points")
 
 
 def compliance_manager(w: Walk) -> None:
     w.settle("[data-testid=supervision-home]")
     w.shot("home", "合规工作台：制度覆盖、严重检查发现与员工行为信号",
            "Compliance home: regulation coverage, serious findings and staff conduct signals", full=True)
-    w.nav("制度覆盖矩阵", "[data-testid=matrix]")
-    w.shot("coverage-matrix", "制度覆盖矩阵：每条制度条款对应的控制与实时例外数",
-           "Coverage matrix: each clause of the regulation, its controls and live exception counts", full=True)
-    w.nav("检查发现", "main table:visible")
-    w.shot("findings", "检查发现：来源、严重程度、责任人与整改期限",
-           "Findings: source, severity, owner and rectification deadline")
-    w.nav("员工行为监测", "main")
-    w.shot("conduct", "员工行为监测：查看非管户客户、非工作时间操作、关联交易等信号",
-           "Staff conduct: viewing others' customers, out-of-hours work, related-party transactions")
+    w.visit("制度覆盖矩阵", "[data-testid=matrix]", "coverage-matrix", "制度覆盖矩阵：每条制度条款对应的控制与实时例外数",
+            "Coverage matrix: each clause of the regulation, its controls and live exception counts", full=True)
+    w.visit("检查发现", "main table:visible", "findings", "检查发现：来源、严重程度、责任人与整改期限",
+            "Findings: source, severity, owner and rectification deadline")
+    w.visit("员工行为监测", "main", "conduct", "员工行为监测：查看非管户客户、非工作时间操作、关联交易等信号",
+            "Staff conduct: viewing others' customers, out-of-hours work, related-party transactions")
     w.nav("审计查询", "[data-testid=audit-search]")
     w.page.click("[data-testid=sv-verify-audit]")
     w.settle("[data-testid=verify-result]")
@@ -308,9 +306,8 @@ def branch_supervisor(w: Walk) -> None:
     w.settle("[data-testid=welcome]")
     w.shot("home", "网点负责人工作台：待办、投诉时限、团队考核与整改事项",
            "Supervisor's home: to-dos, complaint deadlines, team appraisal and rectifications", full=True)
-    w.nav("团队考核", "main table:visible")
-    w.shot("team-appraisal", "团队考核：本网点记分卡、团队内排名与校准",
-           "Team appraisal: the branch's scorecards, ranking within the team and calibration")
+    w.visit("团队考核", "main table:visible", "team-appraisal", "团队考核：本网点记分卡、团队内排名与校准",
+            "Team appraisal: the branch's scorecards, ranking within the team and calibration")
     w.page.click("main table tr:has-text('CM001') >> a >> nth=-1")
     w.settle()
     w.shot("scorecard", "记分卡：每项指标的定义、数据与证据，负责人评价并签署",
@@ -332,24 +329,20 @@ def branch_supervisor(w: Walk) -> None:
 
 
 def administrator(w: Walk) -> None:
-    w.nav("员工", "main table:visible")
-    w.shot("staff", "员工管理：工号、机构、角色与用工类型；授予特权角色须另一名管理员复核",
-           "Staff: number, branch, roles and employment type; privileged roles need a second administrator")
-    w.nav("规则参数", "main table:visible")
-    w.shot("parameters", "规则参数：制度中的每个数字都有生效日期和修改记录",
-           "Rule parameters: every figure of the regulation, with effective dates and history")
-    w.nav("安全日志", "main table:visible")
-    w.shot("security-log", "安全日志：登录失败、锁定、越权访问等安全事件",
-           "Security log: failed sign-ins, lockouts, refused access")
+    w.visit("员工", "main table:visible", "staff", "员工管理：工号、机构、角色与用工类型；授予特权角色须另一名管理员复核",
+            "Staff: number, branch, roles and employment type; privileged roles need a second administrator")
+    w.visit("规则参数", "main table:visible", "parameters", "规则参数：制度中的每个数字都有生效日期和修改记录",
+            "Rule parameters: every figure of the regulation, with effective dates and history")
+    w.visit("安全日志", "main table:visible", "security-log", "安全日志：登录失败、锁定、越权访问等安全事件",
+            "Security log: failed sign-ins, lockouts, refused access")
 
 
 def intern(w: Walk) -> None:
     w.settle("[data-testid=welcome]")
     w.shot("home", "实习生工作台：培训优先；不能查看完整个人信息、复核或导出",
            "An intern's home: training first; no unmasking, approving or exporting", full=True)
-    w.nav("我的培训", "main table:visible")
-    w.shot("training", "我的培训：必修课程、期限与证书", "My training: required courses, deadlines and certificates",
-           full=True)
+    w.visit("我的培训", "main table:visible", "training", "我的培训：必修课程、期限与证书", "My training: required courses, deadlines and certificates",
+            full=True)
     w.page.click("main a:has-text('沟通技巧') >> nth=0")
     w.settle("[data-testid=quiz]")
     w.shot("course", "课程与测验：学习后答题，80分及格获得证书",

@@ -9,8 +9,8 @@ import pytest
 from tests.conftest import PASSWORD
 from tests.e2e.test_ledger_flow import login_with_totp
 from tests.e2e.test_login_flows import login, shot
-from tests.test_engagement_workbench import seeded  # noqa: F401
-from tests.test_workbench import world  # noqa: F401
+from tests.test_engagement_workbench import build_seeded
+from tests.test_workbench import _build_world
 
 pytestmark = [pytest.mark.e2e]
 
@@ -32,7 +32,13 @@ def _charts_drawn(page) -> None:
         chart.locator("canvas").first.wait_for()
 
 
-def test_each_role_sees_its_workbench_and_follows_a_number(live_server, transactional_db, world, browser_context):  # noqa: F811
+@pytest.fixture
+def world(bank):
+    """The workbench tests' world, built in this (transactional) test: the live server's threads must see it."""
+    return _build_world(build_seeded(bank))
+
+
+def test_each_role_sees_its_workbench_and_follows_a_number(live_server, transactional_db, world, browser_context):
     from django.utils import timezone
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
