@@ -305,6 +305,49 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The suite builds each worker's database from the models (``--no-migrations`` in pyproject's addopts): replaying
+    the migrations took about a minute per worker and database, almost all of it Django re-rendering the migration
+    state. What the models cannot say is then done here: the project's data migrations (their RunPython/RunSQL
+    operations: append-only triggers, the audit chain's head row), and every migration recorded as applied, as
+    ``migrate`` leaves it (the readiness probe and restore.sh check for unapplied migrations).
+    tests/test_migrations.py runs the real migrations into a fresh database of each kind and checks they build the
+    same schema; `make test` also runs `makemigrations --check`."""
+    if type(settings.MIGRATION_MODULES).__name__ == "DisableMigrations":  # pytest-django's --no-migrations
+        with django_db_blocker.unblock():
+            _as_if_migrated()
+    yield
+
+
+def _as_if_migrated() -> None:
+    from django.apps import apps as global_apps
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations.special import RunPython, RunSQL
+    from django.db.migrations.recorder import MigrationRecorder
+    from django.test.utils import override_settings
+
+    with override_settings(MIGRATION_MODULES={}):
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+    plan: list = []
+    for leaf in sorted(loader.graph.leaf_nodes()):
+        plan += [node for node in loader.graph.forwards_plan(leaf) if node not in plan]
+    for node in plan:
+        migration = loader.graph.nodes[node]
+        if not type(migration).__module__.startswith("bankcrm."):
+            continue
+        for op in migration.operations:
+            with connection.schema_editor() as editor:
+                if isinstance(op, RunPython):
+                    op.code(global_apps, editor)
+                elif isinstance(op, RunSQL):
+                    for sql in [op.sql] if isinstance(op.sql, str) else op.sql:
+                        editor.execute(sql)
+    recorder = MigrationRecorder(connection)
+    recorder.ensure_schema()
+    recorder.migration_qs.bulk_create([recorder.Migration(app=app, name=name) for app, name in plan])
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """The cache (locmem here) starts empty in each test: ids are reused after a rollback on SQLite, and a figure
