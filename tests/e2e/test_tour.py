@@ -312,6 +312,14 @@ def branch_supervisor(w: Walk) -> None:
     w.settle()
     w.shot("scorecard", "记分卡：每项指标的定义、数据与证据，负责人评价并签署",
            "A scorecard: each figure's definition, data and evidence; the supervisor reviews and signs", full=True)
+    w.visit("报表中心", "[data-testid=report-list]", "reports", "管理报表：经营、客户、满意度、投诉、风险与培训，按期间与机构统计",
+            "Management reports: performance, customers, satisfaction, complaints, risk and training, by period and branch")
+    w.page.click("[data-testid=report-card-branch_performance]")
+    w.settle("[data-testid=headline]")
+    assert w.page.locator("[data-testid=export-pdf]").count() == 1
+    w.shot("report", "分支机构经营情况：每个数字都能点开查看背后的记录；可导出 Excel、PDF，或订阅定时报表",
+           "Branch performance: every figure opens the records behind it; export to Excel or PDF, or subscribe",
+           full=True)
     w.nav("投诉处理", "[data-testid=complaint-table]")
     w.page.click("[data-testid=complaint-table] tbody tr >> nth=0 >> a >> nth=0")
     w.settle("[data-testid=complaint-status]")
@@ -335,6 +343,15 @@ def administrator(w: Walk) -> None:
             "Rule parameters: every figure of the regulation, with effective dates and history")
     w.visit("安全日志", "main table:visible", "security-log", "安全日志：登录失败、锁定、越权访问等安全事件",
             "Security log: failed sign-ins, lockouts, refused access")
+    w.visit("合作机构", "[data-testid=partners]", "partners", "合作机构：保险公司、基金公司与清算机构，各自的接口权限与可接收的事件",
+            "Partners: insurers, fund companies and the clearing house, each with its API scopes and events")
+    w.page.click("[data-testid=partner-row] >> nth=0 >> a")
+    w.settle()
+    w.shot("partner", "合作机构详情：API 密钥（轮换后旧密钥保留宽限期）、推送地址与签名、关联产品",
+           "A partner: API keys (a rotated key keeps a grace period), webhook endpoints and signing, linked products",
+           full=True)
+    w.visit("接口调用日志", "main table:visible", "api-calls", "接口调用日志：每次调用的合作机构、密钥、路径、结果与耗时",
+            "API call log: each call's partner, key, path, result and duration")
 
 
 def intern(w: Walk) -> None:
