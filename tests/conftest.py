@@ -295,22 +295,8 @@ def audit_heads_dir(settings, tmp_path):
     return settings.BANKCRM_AUDIT_HEAD_DIR
 
 
-# The long tests (10 s to 80 s each: browser flows, the R-sweeps, the demo bank, the real migrations) run first, so
-# the xdist workers end together on short tests instead of one waiting while the other finishes a long test that
-# happened to be collected last (longest first: the usual remedy for a tail).
-LONG_FIRST = ("tests/e2e/", "tests/test_r11_", "tests/test_demo_bank.py", "tests/test_migrations.py", "tests/test_r4_",
-              "tests/test_r10_", "tests/test_r13_", "tests/test_r16_", "tests/test_service_sweep.py",
-              "tests/test_wealth_settlement.py", "tests/test_risk_rating.py", "tests/test_wealth_pos.py",
-              "tests/test_engagement_nba.py", "tests/test_engagement_api.py", "tests/test_engagement_models.py",
-              "tests/test_api.py", "tests/test_r8_", "tests/test_prod_gunicorn.py", "tests/test_prod_backup.py",
-              "tests/test_workbench.py", "tests/test_jobs_rq.py", "tests/test_risk_monitoring_batch.py")
-
-
 def pytest_collection_modifyitems(config, items):
-    """Long tests first (LONG_FIRST; the order is the same in every worker, as xdist requires); tests marked
-    postgres_only are skipped up front on SQLite (before their fixtures build anything)."""
-    order = {id(item): (0 if item.nodeid.startswith(LONG_FIRST) else 1, i) for i, item in enumerate(items)}
-    items.sort(key=lambda item: order[id(item)])
+    """Tests marked postgres_only are skipped up front on SQLite (before their fixtures build anything)."""
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (real parallel connections, pg_dump)")
