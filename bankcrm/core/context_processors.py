@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
 from . import access, inbox, navigation
 
@@ -16,23 +17,11 @@ def navigation_context(request: HttpRequest) -> dict[str, Any]:
         return cached[1]
     context = {
         "nav_groups": navigation.entries_for(user),
-        "inbox_count": _Once(lambda: inbox.badge_count(user)),  # counted when a template shows it (not on error pages)
+        "inbox_count": SimpleLazyObject(lambda: inbox.badge_count(user)),  # counted when a template shows it (not on error pages)
         "can": _CanProxy(user),
     }
     request._bankcrm_navigation = (user, context)  # type: ignore[attr-defined]
     return context
-
-
-class _Once:
-    """A value computed the first time a template reads it (templates call callables), then kept."""
-
-    def __init__(self, compute: Any) -> None:
-        self.compute, self.done, self.value = compute, False, None
-
-    def __call__(self) -> Any:
-        if not self.done:
-            self.value, self.done = self.compute(), True
-        return self.value
 
 
 class _CanProxy:
