@@ -61,6 +61,17 @@ def consume(name: str, *, batch: int = 500) -> int:
     return len(events)
 
 
+def drain(names=None, *, batch: int = 2000) -> int:
+    """Deliver everything waiting to the named consumers (default: every consumer, in name order), as the relay
+    would; returns how many deliveries were made. Used where the relay's work must be done now (demo seeding, the
+    nightly backstop)."""
+    moved = 0
+    for name in sorted(CONSUMERS) if names is None else names:
+        while n := consume(name, batch=batch):
+            moved += n
+    return moved
+
+
 def _advance(cursor: OutboxCursor, topics: tuple[str, ...]) -> None:
     """Move the low-water mark up to just below the oldest undelivered event that is older than a few seconds
     (younger gaps may be transactions still in flight), and forget the delivery rows below it."""

@@ -22,9 +22,7 @@ def _end_of_day() -> None:
 
 def _drain_outbox() -> None:
     """Backstop for the relay process (`manage.py outbox_relay`): nothing is left unsealed if it is not running."""
-    for name in list(outbox.CONSUMERS):
-        while outbox.consume(name):
-            pass
+    outbox.drain(batch=500)
 
 
 daily("ledger.end_of_day", time(0, 30), lambda: run_as_task(_end_of_day))

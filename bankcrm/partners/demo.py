@@ -91,9 +91,7 @@ def seed_partners(ctx: demo.SeedContext) -> None:
         _k, house_token = svc.key_issue(actor=admin, partner_id=house.pk, label="清算前置机",
                                         scopes=[rules.SCOPE_EVENTS])
     # the facts so far become events (sales of the linked products, outward transfers of the ledger history)
-    for name in ("partners_sales", "partners_settlements", "partners_complaints"):
-        while outbox.consume(name, batch=2000):
-            pass
+    outbox.drain(["partners_sales", "partners_settlements", "partners_complaints"])
     dispatch_due()  # the first attempt of each: refused; the minute job retries them with backoff while the demo runs
     # a few real calls
     statuses = [_call(fund_token, "get", "/api/v1/partner/me/"), _call(fund_token, "get", "/api/v1/partner/products/")]

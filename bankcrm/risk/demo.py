@@ -119,9 +119,7 @@ def seed_risk(ctx: demo.SeedContext) -> None:
     # screening of new customers, audit sealing): done here too, so a fresh demo shows it before the relay starts.
     from bankcrm.core import outbox
 
-    for name in sorted(outbox.CONSUMERS):
-        while outbox.consume(name, batch=2000):
-            pass
+    outbox.drain()
     ctx.out(f"  监控名单 1 份；未结预警 {Alert.objects.filter(status='new').count()} 条；"
             f"尽职调查待办 {DueDiligence.objects.filter(status='open').count()} 项")
     ctx.state["risk_seeded"] = today
@@ -152,12 +150,7 @@ def seed_risk_history(ctx: demo.SeedContext) -> None:
     from . import reports, services
     from .models import Alert, DueDiligence
 
-    def drain() -> None:
-        for name in sorted(outbox.CONSUMERS):
-            while outbox.consume(name, batch=2000):
-                pass
-
-    drain()
+    outbox.drain()
     head = {"branch__parent__isnull": True}
     compliance = (Staff.objects.filter(role_assignments__role="compliance_manager", is_active=True, **head)
                   .order_by("staff_no").first())
@@ -186,7 +179,7 @@ def seed_risk_history(ctx: demo.SeedContext) -> None:
             dd_services.due_diligence_complete(actor=risk, dd_id=dd.pk, result="normal",
                                                items={i["code"]: {"done": True} for i in dd.checklist})
             completed += 1
-    drain()  # what closing and reporting published (alert hooks): the relay starts with nothing left to do
+    outbox.drain()  # what closing and reporting published (alert hooks): the relay starts with nothing left to do
     ctx.out(f"  历史交易监测：大额交易报告 {filed} 份已报送；历史可疑预警 {closed} 条已核实排除；"
             f"历史尽职调查 {completed} 项已完成；未结预警 {Alert.objects.filter(status='new').count()} 条")
 
