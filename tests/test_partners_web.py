@@ -322,3 +322,25 @@ def test_sweep_detector_catches_a_manage_route_that_only_checks_view(bank, world
     co = login_client(bank.compliance)
     r = co.post(reverse("partners:key_revoke", args=[world["key"].pk]), {"reason": "测试"})
     assert r.status_code != 403  # the sweep's check (403 for compliance on a manage route) would report it
+
+
+def test_a_second_click_on_rotate_or_revoke_changes_nothing_and_says_why(bank, world):
+    """The form posted twice (a double click, the back button): the second rotation is refused with its reason, no
+    second new key is made, and revoking an already revoked key writes nothing more."""
+    admin = login_client(bank.admin)
+    key = world["key"]
+    r = admin.post(reverse("partners:key_rotate", args=[key.pk]), {"grace_hours": "24"})
+    assert r.status_code == 200
+    keys = ApiKey.objects.filter(partner=world["partner"]).count()
+    seq = audit_seq()
+    r = admin.post(reverse("partners:key_rotate", args=[key.pk]), {"grace_hours": "24"}, follow=True)
+    body = r.content.decode()
+    assert "只能轮换使用中的密钥" in body
+    assert ApiKey.objects.filter(partner=world["partner"]).count() == keys and verbs_since(seq) == []
+    new = ApiKey.objects.get(partner=world["partner"], replaced_by__isnull=True, revoked_at__isnull=True)
+    r = admin.post(reverse("partners:key_revoke", args=[new.pk]), {"reason": "对方报告泄露"})
+    assert r.status_code == 302
+    seq = audit_seq()
+    r = admin.post(reverse("partners:key_revoke", args=[new.pk]), {"reason": "对方报告泄露"}, follow=True)
+    assert "该密钥已吊销" in r.content.decode() and verbs_since(seq) == []
+    assert call(world["token"], "get", "/api/v1/partner/me/").status_code == 200  # the old key is in its grace
